@@ -1,0 +1,104 @@
+/// A publish's message ID, used for deduplication, held inline (no heap allocation) up to 128 bytes.
+///
+/// The ingestion path builds one per reading (`{boiler}:{boot}:{seq}`), so it must cost no allocation:
+/// the bytes live in the value itself and are copied into the stream's dedup arena when stored.
+public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    /// The longest message ID the stream accepts, in UTF-8 bytes.
+    public static let maximumLength = 128
+
+    typealias Storage = (
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+    )
+
+    private var storage: Storage = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    /// The ID's length in bytes.
+    public private(set) var count: Int = 0
+
+    /// An empty ID, to be filled with `append`.
+    public init() {}
+
+    /// The ID spelled by `string`, or `nil` when it is empty or longer than `maximumLength` UTF-8 bytes.
+    public init?(_ string: some StringProtocol) {
+        var fitted = true
+        let wasContiguous: Void? = string.utf8.withContiguousStorageIfAvailable { buffer in
+            fitted = self.append(UnsafeRawBufferPointer(buffer))
+        }
+        if wasContiguous == nil {
+            for byte in string.utf8 where fitted {
+                fitted = self.append(byte: byte)
+            }
+        }
+        guard fitted, self.count > 0 else { return nil }
+    }
+
+    /// The ID made of `bytes`, or `nil` when empty or longer than `maximumLength`.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0, self.append(bytes) else { return nil }
+    }
+
+    /// For IDs written in code. A literal longer than `maximumLength` is a programming error.
+    public init(stringLiteral value: StaticString) {
+        let appended = value.withUTF8Buffer { self.append(UnsafeRawBufferPointer($0)) }
+        precondition(appended && self.count > 0, "message ID literal empty or longer than \(MessageID.maximumLength) bytes")
+    }
+
+    /// Appends bytes; returns `false` (and appends nothing) when the ID would exceed `maximumLength`.
+    @discardableResult
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let start = self.count
+        guard bytes.count <= MessageID.maximumLength - start else { return false }
+        withUnsafeMutableBytes(of: &self.storage) { raw in
+            if let base = bytes.baseAddress, bytes.count > 0 {
+                raw.baseAddress!.advanced(by: start).copyMemory(from: base, byteCount: bytes.count)
+            }
+        }
+        self.count = start + bytes.count
+        return true
+    }
+
+    /// Appends one byte; returns `false` when the ID is full.
+    @discardableResult
+    public mutating func append(byte: UInt8) -> Bool {
+        let start = self.count
+        guard start < MessageID.maximumLength else { return false }
+        withUnsafeMutableBytes(of: &self.storage) { raw in raw[start] = byte }
+        self.count = start + 1
+        return true
+    }
+
+    /// Appends `value` in decimal; returns `false` when the ID would exceed `maximumLength`.
+    @discardableResult
+    public mutating func append(decimal value: UInt64) -> Bool {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        return withUnsafeMutableBytes(of: &digits) { buffer in
+            var position = buffer.count
+            var rest = value
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(truncatingIfNeeded: 48 &+ rest % 10)
+                rest /= 10
+            } while rest > 0
+            return self.append(UnsafeRawBufferPointer(rebasing: buffer[position...]))
+        }
+    }
+
+    /// Calls `body` with the ID's bytes.
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try Swift.withUnsafeBytes(of: self.storage) { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[0..<self.count]))
+        }
+    }
+
+    public var description: String {
+        self.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public static func == (lhs: MessageID, rhs: MessageID) -> Bool {
+        lhs.count == rhs.count && lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.elementsEqual(r) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        self.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}

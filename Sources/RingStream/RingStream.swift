@@ -1,0 +1,164 @@
+import Synchronization
+
+/// An in-memory, ring-buffered message stream with NATS JetStream's publish semantics.
+///
+/// Messages are published on literal subjects (`boiler.b0001.telemetry`) that one of the stream's subject filters
+/// covers, and each gets the next stream sequence. Storage is allocated when the stream is made; publishing a
+/// payload allocates nothing. Publish options deduplicate by message ID within `duplicateWindow` and check
+/// expectations (last sequence, last subject sequence, last message ID, stream name), failing with JetStream's
+/// error codes and texts.
+///
+/// Two promises go beyond JetStream: a subject's last sequence survives the eviction of its messages, so
+/// `expectedLastSubjectSequence: 0` still means "never published" after the ring wraps; and a consumer that the
+/// ring lapped is told which sequences it lost (``StreamGap``) instead of silently skipping them.
+///
+/// One writer publishes, any number of threads read; all access goes through one lock, taken once per call.
+/// The stream reads no clock: every call that depends on time takes `now`.
+public final class RingStream: Sendable {
+    /// The stream's configuration, as given.
+    public let configuration: Configuration
+    private let core: Mutex<StreamCore>
+
+    /// The stream's name.
+    public var name: String { self.configuration.name }
+
+    /// Makes a stream, allocating all of its storage. Throws 10052 when the configuration is invalid.
+    public init(configuration: Configuration) throws(StreamError) {
+        let filters = try configuration.validated()
+        self.configuration = configuration
+        self.core = Mutex(StreamCore(configuration: configuration, filters: filters))
+    }
+
+    /// Publishes `payload` on `subject` at `now`.
+    ///
+    /// - Returns: the ack: the new sequence, or for a duplicate message ID the original's with `duplicate`.
+    /// - Throws: ``StreamError``: 10071, 10070, 10060 for failed expectations, 10077 when a limit refuses it under
+    ///   discard `new`, 10054 for an oversized payload, 90001/90002 for a subject that is invalid or outside the
+    ///   stream. A failed publish stores nothing.
+    public func publish(
+        subject: String,
+        payload: UnsafeRawBufferPointer,
+        options: PublishOptions = .none,
+        now: StreamInstant
+    ) throws(StreamError) -> PublishAck {
+        try self.core.withLock { core throws(StreamError) in
+            try core.publish(subject: subject, payload: payload, options: options, now: now)
+        }
+    }
+
+    /// Publishes `payload` on `subject` at `now`; see ``publish(subject:payload:options:now:)-(_,UnsafeRawBufferPointer,_,_)``.
+    public func publish(
+        subject: String,
+        payload: [UInt8],
+        options: PublishOptions = .none,
+        now: StreamInstant
+    ) throws(StreamError) -> PublishAck {
+        let result = payload.withUnsafeBytes { bytes in
+            Result { () throws(StreamError) in
+                try self.publish(subject: subject, payload: bytes, options: options, now: now)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Removes messages older than `maxAge` and forgets message IDs past the duplicate window, as of `now`.
+    /// Publishing does this too; call it on a timer when the stream may go quiet.
+    public func expire(now: StreamInstant) {
+        self.core.withLock { $0.expire(now: now.nanosecondsSinceEpoch) }
+    }
+
+    /// A copy of the stored message `sequence`; throws 10037 when it is not stored (never was, evicted, deleted).
+    public func message(sequence: UInt64) throws(StreamError) -> StreamMessage {
+        guard let message = self.core.withLock({ $0.withMessage(sequence) { $0.copy() } }) else {
+            throw .noMessageFound
+        }
+        return message
+    }
+
+    /// A copy of the newest stored message on a subject (literal: O(1); a wildcard filter scans the subjects).
+    /// Throws 10037 when none is stored, 90005 for a malformed filter.
+    public func lastMessage(subject: String) throws(StreamError) -> StreamMessage {
+        try self.withLastMessage(subject: subject) { $0.copy() }
+    }
+
+    /// Lends the newest stored message on a subject to `body` without copying it; `body` runs under the
+    /// stream's lock, so keep it short. Throws 10037 when none is stored.
+    public func withLastMessage<Result: Sendable>(
+        subject: String,
+        _ body: (StreamMessageView) -> Result
+    ) throws(StreamError) -> Result {
+        // A literal subject is one dictionary lookup; only wildcards (or unknown subjects, to report a malformed
+        // filter properly) pay for parsing.
+        let literal: Result?? = self.core.withLock { core in
+            guard let id = core.subjectIDs[subject] else { return .none }
+            let state = core.subjects[Int(id)]
+            guard state.liveCount > 0 else { return .some(nil) }
+            return .some(body(core.view(state.lastSequence)))
+        }
+        if let literal {
+            guard let literal else { throw .noMessageFound }
+            return literal
+        }
+        let filter = try SubjectFilter(subject)
+        let result: Result? = self.core.withLock { core in
+            guard let sequence = core.lastStoredSequence(matching: filter) else { return nil }
+            return body(core.view(sequence))
+        }
+        guard let result else { throw .noMessageFound }
+        return result
+    }
+
+    /// The last sequence ever stored on the literal `subject`, 0 when nothing was, even if since evicted.
+    public func lastSequence(subject: String) -> UInt64 {
+        self.core.withLock { core in
+            guard let id = core.subjectIDs[subject] else { return 0 }
+            return core.subjects[Int(id)].lastSequence
+        }
+    }
+
+    /// The stream's counts and sequences now.
+    public func info() -> StreamInfo {
+        self.core.withLock { $0.info() }
+    }
+
+    /// The number of stored messages per subject that matches `filter` (subjects with none are left out).
+    public func subjects(matching filter: String = ">") throws(StreamError) -> [String: Int] {
+        let parsed = try SubjectFilter(filter)
+        return self.core.withLock { core in
+            var counts: [String: Int] = [:]
+            for state in core.subjects where state.liveCount > 0 && parsed.matches(state.name) {
+                counts[state.name] = state.liveCount
+            }
+            return counts
+        }
+    }
+
+    /// A pull consumer positioned by its deliver policy. Throws 90005 for a malformed filter.
+    public func makeConsumer(_ configuration: StreamConsumer.Configuration) throws(StreamError) -> StreamConsumer {
+        try self.core.withLock { core throws(StreamError) in try core.makeConsumer(configuration) }
+    }
+
+    /// Hands up to `maxMessages` of the consumer's next messages to `body`, in sequence order, and advances it.
+    ///
+    /// If the ring evicted messages the consumer had not read and its filter matches at least one of them, the
+    /// result's `gaps` names the lost range; the messages delivered come after it. `body` runs under the
+    /// stream's lock and its payload pointers are valid only inside it.
+    @discardableResult
+    public func fetch(
+        _ consumer: inout StreamConsumer,
+        maxMessages: Int,
+        _ body: (StreamMessageView) -> Void
+    ) -> FetchResult {
+        var local = consumer
+        let result = self.core.withLock { core in core.fetch(&local, maxMessages: maxMessages, body) }
+        consumer = local
+        return result
+    }
+
+    /// Copies up to `maxMessages` of the consumer's next messages; see ``fetch(_:maxMessages:_:)``.
+    public func fetch(_ consumer: inout StreamConsumer, maxMessages: Int) -> (messages: [StreamMessage], gaps: [StreamGap]) {
+        var messages: [StreamMessage] = []
+        let result = self.fetch(&consumer, maxMessages: maxMessages) { messages.append($0.copy()) }
+        return (messages, result.gaps)
+    }
+}
