@@ -4,22 +4,26 @@
 
 import PackageDescription
 
+/// SwiftPM names a path dependency after its folder, so the main package's identity is whatever the clone is
+/// called (`main`, `boilerpipeline`, ...).
+let mainPackage = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "main"
+
 let package = Package(
     name: "BoilerPipelineBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: "../"),
-        .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .executableTarget(
             name: "RingStreamBenchmarks",
             dependencies: [
-                .product(name: "Benchmark", package: "package-benchmark"),
-                "RingStream",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RingStream", package: mainPackage),
             ],
             path: "RingStreamBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],
     swiftLanguageModes: [.v6]

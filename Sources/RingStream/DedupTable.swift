@@ -52,31 +52,7 @@ struct DedupTable: ~Copyable {
     }
 
     /// A 64-bit hash of the ID bytes, seeded per stream so IDs cannot be chosen to collide.
-    func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h = self.seed ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
-        var index = 0
-        let count = bytes.count
-        while index + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            index += 8
-        }
-        if index < count {
-            var word: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < count {
-                word |= UInt64(bytes[index]) << shift
-                shift += 8
-                index += 1
-            }
-            h = (h ^ word) &* 0x94D0_49BB_1331_11EB
-        }
-        h ^= h >> 33
-        h = h &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 33
-        return h
-    }
+    func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { seededHash(bytes, seed: self.seed) }
 
     /// The sequence stored under `id`, if it is remembered.
     func lookup(_ id: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
@@ -169,22 +145,25 @@ struct DedupTable: ~Copyable {
     }
 }
 
-/// Byte-wise equality of two buffers of the same length, a word at a time.
+/// Byte-wise equality of two buffers, a word at a time.
 func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
     let count = a.count
     guard count == b.count else { return false }
-    var index = 0
-    while index + 8 <= count {
-        if a.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            != b.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-        {
-            return false
+    if count >= 8 {
+        var index = 0
+        while index + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                != b.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            {
+                return false
+            }
+            index += 8
         }
-        index += 8
+        // The tail as the last 8 bytes, overlapping what was already compared.
+        return index == count
+            || a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
-    while index < count {
-        if a[index] != b[index] { return false }
-        index += 1
-    }
+    for index in 0..<count where a[index] != b[index] { return false }
     return true
 }

@@ -1,17 +1,18 @@
-/// A publish's message ID, used for deduplication, held inline (no heap allocation) up to 128 bytes.
+/// A publish's message ID, used for deduplication: up to 128 bytes of UTF-8.
 ///
-/// The ingestion path builds one per reading (`{boiler}:{boot}:{seq}`), so it must cost no allocation:
-/// the bytes live in the value itself and are copied into the stream's dedup arena when stored.
+/// The ingestion path builds one per reading (`{boiler}:{boot}:{seq}`), so short IDs must cost nothing: up to
+/// `inlineCapacity` bytes live in the value itself (no heap allocation, cheap to copy); longer ones are kept
+/// in an array.
 public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
     /// The longest message ID the stream accepts, in UTF-8 bytes.
     public static let maximumLength = 128
+    /// IDs up to this many bytes are stored inline, without allocating.
+    public static let inlineCapacity = 40
 
-    typealias Storage = (
-        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
-    )
+    typealias Inline = (UInt64, UInt64, UInt64, UInt64, UInt64)
 
-    private var storage: Storage = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var inline: Inline = (0, 0, 0, 0, 0)
+    private var spilled: [UInt8]? = nil
     /// The ID's length in bytes.
     public private(set) var count: Int = 0
 
@@ -37,7 +38,7 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         guard bytes.count > 0, self.append(bytes) else { return nil }
     }
 
-    /// For IDs written in code. A literal longer than `maximumLength` is a programming error.
+    /// For IDs written in code. An empty literal or one longer than `maximumLength` is a programming error.
     public init(stringLiteral value: StaticString) {
         let appended = value.withUTF8Buffer { self.append(UnsafeRawBufferPointer($0)) }
         precondition(appended && self.count > 0, "message ID literal empty or longer than \(MessageID.maximumLength) bytes")
@@ -48,10 +49,15 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
     public mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let start = self.count
         guard bytes.count <= MessageID.maximumLength - start else { return false }
-        withUnsafeMutableBytes(of: &self.storage) { raw in
-            if let base = bytes.baseAddress, bytes.count > 0 {
-                raw.baseAddress!.advanced(by: start).copyMemory(from: base, byteCount: bytes.count)
+        if start + bytes.count <= MessageID.inlineCapacity {
+            withUnsafeMutableBytes(of: &self.inline) { raw in
+                if let base = bytes.baseAddress, bytes.count > 0 {
+                    raw.baseAddress!.advanced(by: start).copyMemory(from: base, byteCount: bytes.count)
+                }
             }
+        } else {
+            self.spill()
+            self.spilled!.append(contentsOf: bytes)
         }
         self.count = start + bytes.count
         return true
@@ -60,32 +66,41 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
     /// Appends one byte; returns `false` when the ID is full.
     @discardableResult
     public mutating func append(byte: UInt8) -> Bool {
-        let start = self.count
-        guard start < MessageID.maximumLength else { return false }
-        withUnsafeMutableBytes(of: &self.storage) { raw in raw[start] = byte }
-        self.count = start + 1
-        return true
+        Swift.withUnsafeBytes(of: byte) { self.append($0) }
     }
 
     /// Appends `value` in decimal; returns `false` when the ID would exceed `maximumLength`.
     @discardableResult
     public mutating func append(decimal value: UInt64) -> Bool {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
         return withUnsafeMutableBytes(of: &digits) { buffer in
             var position = buffer.count
             var rest = value
             repeat {
                 position -= 1
-                buffer[position] = UInt8(truncatingIfNeeded: 48 &+ rest % 10)
-                rest /= 10
+                let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10)
+                buffer[position] = UInt8(truncatingIfNeeded: 48 &+ remainder)
+                rest = quotient
             } while rest > 0
             return self.append(UnsafeRawBufferPointer(rebasing: buffer[position...]))
         }
     }
 
+    private mutating func spill() {
+        guard self.spilled == nil else { return }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(MessageID.maximumLength)
+        Swift.withUnsafeBytes(of: &self.inline) { bytes.append(contentsOf: $0[0..<self.count]) }
+        self.spilled = bytes
+    }
+
     /// Calls `body` with the ID's bytes.
     public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try Swift.withUnsafeBytes(of: self.storage) { raw in
+        if let spilled = self.spilled {
+            return try spilled.withUnsafeBytes(body)
+        }
+        var inline = self.inline
+        return try Swift.withUnsafeBytes(of: &inline) { raw in
             try body(UnsafeRawBufferPointer(rebasing: raw[0..<self.count]))
         }
     }
@@ -95,7 +110,7 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
     }
 
     public static func == (lhs: MessageID, rhs: MessageID) -> Bool {
-        lhs.count == rhs.count && lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in l.elementsEqual(r) } }
+        lhs.count == rhs.count && lhs.withUnsafeBytes { l in rhs.withUnsafeBytes { r in bytesEqual(l, r) } }
     }
 
     public func hash(into hasher: inout Hasher) {

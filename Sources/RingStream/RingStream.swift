@@ -17,7 +17,7 @@ import Synchronization
 public final class RingStream: Sendable {
     /// The stream's configuration, as given.
     public let configuration: Configuration
-    private let core: Mutex<StreamCore>
+    let core: Mutex<StreamCore>
 
     /// The stream's name.
     public var name: String { self.configuration.name }
@@ -90,7 +90,7 @@ public final class RingStream: Sendable {
         // A literal subject is one dictionary lookup; only wildcards (or unknown subjects, to report a malformed
         // filter properly) pay for parsing.
         let literal: Result?? = self.core.withLock { core in
-            guard let id = core.subjectIDs[subject] else { return .none }
+            guard let id = core.subjectIDs.find(subject) else { return .none }
             let state = core.subjects[Int(id)]
             guard state.liveCount > 0 else { return .some(nil) }
             return .some(body(core.view(state.lastSequence)))
@@ -111,7 +111,7 @@ public final class RingStream: Sendable {
     /// The last sequence ever stored on the literal `subject`, 0 when nothing was, even if since evicted.
     public func lastSequence(subject: String) -> UInt64 {
         self.core.withLock { core in
-            guard let id = core.subjectIDs[subject] else { return 0 }
+            guard let id = core.subjectIDs.find(subject) else { return 0 }
             return core.subjects[Int(id)].lastSequence
         }
     }

@@ -30,7 +30,7 @@ extension StreamCore {
     /// The sequence of the newest stored message whose subject matches `filter`, or `nil`.
     func lastStoredSequence(matching filter: SubjectFilter) -> UInt64? {
         if filter.isLiteral {
-            guard let id = self.subjectIDs[filter.text] else { return nil }
+            guard let id = self.subjectIDs.find(filter.text) else { return nil }
             let state = self.subjects[Int(id)]
             return state.liveCount > 0 ? state.lastSequence : nil
         }

@@ -57,11 +57,14 @@ struct StreamCore: ~Copyable {
     var liveMessages = 0
     var liveBytes = 0
     var lastTimestamp = Int64.min
-    var lastMessageID: MessageID?
+    /// The last stored message's ID (bytes kept here, so no 128-byte value is copied per publish);
+    /// `lastMessageIDLength` is -1 when that message had none.
+    let lastMessageIDBytes: UnsafeMutableRawPointer
+    var lastMessageIDLength = -1
     /// The last sequence removed by a stream limit, over all subjects.
     var lastEvictedSequence: UInt64 = 0
 
-    var subjectIDs: [String: UInt32] = [:]
+    var subjectIDs: SubjectTable
     var subjects: [SubjectState] = []
     var subjectsWithMessages = 0
     var dedup: DedupTable
@@ -101,14 +104,30 @@ struct StreamCore: ~Copyable {
         self.arenaCapacity = configuration.maxBytes * holeFactor
         self.arena = .allocate(byteCount: self.arenaCapacity, alignment: 16)
         self.scratch = .allocate(byteCount: max(configuration.maxMessageSize, 1), alignment: 16)
+        self.lastMessageIDBytes = .allocate(byteCount: MessageID.maximumLength, alignment: 8)
         self.dedup = DedupTable(capacity: configuration.maxDuplicateIDs, seed: UInt64.random(in: .min ... .max))
-        self.subjectIDs.reserveCapacity(min(configuration.maxSubjects, 4096))
+        self.subjectIDs = SubjectTable(seed: UInt64.random(in: .min ... .max))
     }
 
     deinit {
         self.records.deallocate()
         self.arena.deallocate()
         self.scratch.deallocate()
+        self.lastMessageIDBytes.deallocate()
+    }
+
+    /// The last stored message's ID as text, for error messages ("" when it had none).
+    var lastMessageIDText: String {
+        guard self.lastMessageIDLength > 0 else { return "" }
+        return String(
+            decoding: UnsafeRawBufferPointer(start: self.lastMessageIDBytes, count: self.lastMessageIDLength),
+            as: UTF8.self
+        )
+    }
+
+    func lastMessageIDEquals(_ id: borrowing MessageID) -> Bool {
+        guard self.lastMessageIDLength == id.count else { return false }
+        return id.withUnsafeBytes { bytesEqual(UnsafeRawBufferPointer(start: self.lastMessageIDBytes, count: self.lastMessageIDLength), $0) }
     }
 
     @inline(__always)
@@ -131,7 +150,7 @@ extension StreamCore {
     ) throws(StreamError) -> PublishAck {
         // Stored timestamps never go backwards, so time-based reads can search them.
         let now = max(requested.nanosecondsSinceEpoch, self.lastTimestamp)
-        let knownID = self.subjectIDs[subject]
+        let knownID = self.subjectIDs.find(subject)
         if knownID == nil {
             try Subject.validateLiteral(subject)
             guard self.filters.contains(where: { $0.matches(subject) }) else {
@@ -145,15 +164,13 @@ extension StreamCore {
 
         // Dedup comes before expectations, so an idempotent retry of an accepted publish succeeds.
         var idHash: UInt64 = 0
-        if let messageID = options.messageID {
-            let original = messageID.withUnsafeBytes { bytes -> UInt64? in
-                idHash = self.dedup.hash(bytes)
-                return self.dedup.lookup(bytes, hash: idHash)
-            }
-            if let original {
-                self.duplicatesDropped += 1
-                return PublishAck(stream: self.name, sequence: original, duplicate: true)
-            }
+        let original = options.messageID?.withUnsafeBytes { bytes -> UInt64? in
+            idHash = self.dedup.hash(bytes)
+            return self.dedup.lookup(bytes, hash: idHash)
+        }
+        if let original {
+            self.duplicatesDropped += 1
+            return PublishAck(stream: self.name, sequence: original, duplicate: true)
         }
 
         if let expected = options.expectedStream, expected != self.name { throw .streamNotMatch }
@@ -165,20 +182,20 @@ extension StreamCore {
         if let expected = options.expectedLastSubjectSequence, expected != subjectLast {
             throw .wrongLastSequence(subjectLast)
         }
-        if let expected = options.expectedLastMessageID, expected != self.lastMessageID {
-            throw .wrongLastMessageID(self.lastMessageID?.description ?? "")
+        if let matches = options.expectedLastMessageID.map({ self.lastMessageIDEquals($0) }), !matches {
+            throw .wrongLastMessageID(self.lastMessageIDText)
         }
 
         try self.makeRoom(for: payload.count, subjectID: knownID)
 
         let subjectID = knownID ?? self.addSubject(subject)
         let sequence = self.store(payload, subjectID: subjectID, now: now)
-        if let messageID = options.messageID {
-            messageID.withUnsafeBytes { bytes in
-                self.dedup.insert(bytes, hash: idHash, sequence: sequence, time: now)
-            }
+        self.lastMessageIDLength = -1
+        options.messageID?.withUnsafeBytes { bytes in
+            self.dedup.insert(bytes, hash: idHash, sequence: sequence, time: now)
+            if let base = bytes.baseAddress { self.lastMessageIDBytes.copyMemory(from: base, byteCount: bytes.count) }
+            self.lastMessageIDLength = bytes.count
         }
-        self.lastMessageID = options.messageID
         return PublishAck(stream: self.name, sequence: sequence, duplicate: false)
     }
 
@@ -209,10 +226,8 @@ extension StreamCore {
     }
 
     private mutating func addSubject(_ subject: String) -> UInt32 {
-        let id = UInt32(self.subjects.count)
         self.subjects.append(SubjectState(name: subject))
-        self.subjectIDs[subject] = id
-        return id
+        return self.subjectIDs.add(subject)
     }
 
     private mutating func store(_ payload: UnsafeRawBufferPointer, subjectID: UInt32, now: Int64) -> UInt64 {

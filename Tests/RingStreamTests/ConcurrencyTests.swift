@@ -24,7 +24,9 @@ struct ConcurrencyTests {
             }
             for reader in 0..<3 {
                 group.addTask {
-                    var consumer = try! stream.makeConsumer(.init(filterSubjects: reader == 0 ? [] : ["boiler.*.telemetry"]))
+                    var consumer = try! stream.makeConsumer(
+                        .init(filterSubjects: reader == 0 ? [] : ["boiler.*.telemetry"], deliverPolicy: .byStartSequence(1))
+                    )
                     var expectedNext: UInt64 = 1
                     var accounted: UInt64 = 0
                     while accounted < UInt64(total) {

@@ -110,3 +110,32 @@ struct PublishTests {
         }
     }
 }
+
+@Suite("Publishing a batch under one lock")
+struct BatchPublishTests {
+    @Test("withPublisher gives the same acks and errors as single publishes, and a failure spoils nothing")
+    func batch() throws {
+        let stream = try makeStream()
+        let payload: [UInt8] = [1, 2, 3]
+        let acks = try payload.withUnsafeBytes { bytes throws(StreamError) in
+            try stream.withPublisher { publisher throws(StreamError) in
+                var acks: [PublishAck] = []
+                acks.append(try publisher.publish(subject: "boiler.b1.telemetry", payload: bytes, options: .init(messageID: "a"), now: .seconds(1)))
+                acks.append(try publisher.publish(subject: "boiler.b1.telemetry", payload: bytes, options: .init(messageID: "a"), now: .seconds(1)))
+                do {
+                    _ = try publisher.publish(subject: "boiler.b1.telemetry", payload: bytes, options: .init(expectedLastSequence: 7), now: .seconds(1))
+                    Issue.record("the expectation should have failed")
+                } catch let error as StreamError {
+                    #expect(error.code == .wrongLastSequence)
+                } catch {
+                    Issue.record("unexpected error \(error)")
+                }
+                acks.append(try publisher.publish(subject: "boiler.b2.telemetry", payload: bytes, now: .seconds(2)))
+                return acks
+            }
+        }
+        #expect(acks.map { $0.sequence } == [1, 1, 2])
+        #expect(acks.map { $0.duplicate } == [false, true, false])
+        #expect(stream.info().messages == 2)
+    }
+}

@@ -1,0 +1,202 @@
+import Benchmark
+import RingStream
+
+/// The stream's hot paths at the sizes the pipeline uses: a ring of 1M messages, 1,000 literal subjects,
+/// a message ID and an expectation on every publish.
+let benchmarks: @Sendable () -> Void = {
+    let subjectCount = 1000
+    let subjects = (0..<subjectCount).map { "boiler.b\(String(1000 + $0)).telemetry" }
+    let payload = [UInt8](repeating: 0x2A, count: 32)
+    /// Simulated time per publish: the 2-minute window then holds ~1M IDs, as many as the table keeps.
+    let tick: Int64 = 120_000_000_000 / 1_000_000
+
+    func makeStream() -> RingStream {
+        let configuration = RingStream.Configuration(
+            name: "TELEMETRY",
+            subjects: ["boiler.*.telemetry"],
+            maxMessages: 1 << 20,
+            maxBytes: 64 << 20,
+            maxDuplicateIDs: 1 << 21
+        )
+        guard let stream = try? RingStream(configuration: configuration) else {
+            fatalError("benchmark stream configuration is invalid")
+        }
+        return stream
+    }
+
+    /// Publishes `count` messages round-robin over the subjects, with message ID and expected subject sequence.
+    final class Publisher {
+        let stream: RingStream
+        let subjects: [String]
+        var lastPerSubject: [UInt64]
+        var counter: UInt64 = 0
+        var now: Int64 = 1_764_165_600_000_000_000
+        let tick: Int64
+
+        init(stream: RingStream, subjects: [String], tick: Int64) {
+            self.stream = stream
+            self.subjects = subjects
+            self.lastPerSubject = Array(repeating: 0, count: subjects.count)
+            self.tick = tick
+        }
+
+        /// Ten publishes under one lock, as the ingestion path does for a batch payload of ten readings.
+        func publishBatchOfTen(_ payload: UnsafeRawBufferPointer) {
+            do {
+                try self.stream.withPublisher { publisher throws(StreamError) in
+                    for _ in 0..<10 {
+                        let index = Int(self.counter % UInt64(self.subjects.count))
+                        var id = MessageID()
+                        id.append(decimal: UInt64(index))
+                        id.append(byte: UInt8(ascii: ":"))
+                        id.append(decimal: self.counter)
+                        self.counter += 1
+                        self.now += self.tick
+                        let options = PublishOptions(messageID: id, expectedLastSubjectSequence: self.lastPerSubject[index])
+                        let ack = try publisher.publish(
+                            subject: self.subjects[index],
+                            payload: payload,
+                            options: options,
+                            now: StreamInstant(nanosecondsSinceEpoch: self.now)
+                        )
+                        self.lastPerSubject[index] = ack.sequence
+                    }
+                }
+            } catch {
+                fatalError("benchmark publish failed: \(error)")
+            }
+        }
+
+        @inline(__always)
+        func publish(_ payload: UnsafeRawBufferPointer) {
+            let index = Int(self.counter % UInt64(self.subjects.count))
+            var id = MessageID()
+            id.append(decimal: UInt64(index))
+            id.append(byte: UInt8(ascii: ":"))
+            id.append(decimal: self.counter)
+            self.counter += 1
+            self.now += self.tick
+            let options = PublishOptions(messageID: id, expectedLastSubjectSequence: self.lastPerSubject[index])
+            do {
+                let ack = try self.stream.publish(
+                    subject: self.subjects[index],
+                    payload: payload,
+                    options: options,
+                    now: StreamInstant(nanosecondsSinceEpoch: self.now)
+                )
+                self.lastPerSubject[index] = ack.sequence
+            } catch {
+                fatalError("benchmark publish failed: \(error)")
+            }
+        }
+    }
+
+    /// Fixtures are built on first use, outside the measured region, and only for the benchmarks that run.
+    final class Fixtures {
+        let make: () -> Publisher
+        let payload: [UInt8]
+        lazy var warmPublisher: Publisher = {
+            // Steady state: the ring and the dedup table are full and evicting before measuring starts.
+            let publisher = self.make()
+            self.payload.withUnsafeBytes { bytes in
+                for _ in 0..<(3 << 20) { publisher.publish(bytes) }
+            }
+            return publisher
+        }()
+        lazy var filledStream: RingStream = {
+            let publisher = self.make()
+            self.payload.withUnsafeBytes { bytes in
+                for _ in 0..<(1 << 20) { publisher.publish(bytes) }
+            }
+            return publisher.stream
+        }()
+        init(payload: [UInt8], make: @escaping () -> Publisher) {
+            self.payload = payload
+            self.make = make
+        }
+    }
+    let fixtures = Fixtures(payload: payload) { Publisher(stream: makeStream(), subjects: subjects, tick: tick) }
+
+    Benchmark(
+        "RingStream publish, 32 B, 1000 subjects, message ID + expected subject sequence",
+        configuration: .init(
+            metrics: [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident],
+            scalingFactor: .mega,
+            maxDuration: .seconds(20),
+            maxIterations: 10
+        )
+    ) { benchmark in
+        let publisher = fixtures.warmPublisher
+        payload.withUnsafeBytes { bytes in
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { publisher.publish(bytes) }
+            benchmark.stopMeasurement()
+        }
+    }
+
+    Benchmark(
+        "RingStream publish in batches of 10 under one lock, 32 B, 1000 subjects, message ID + expected subject sequence",
+        configuration: .init(
+            metrics: [.throughput, .wallClock, .mallocCountTotal],
+            scalingFactor: .mega,
+            maxDuration: .seconds(20),
+            maxIterations: 10
+        )
+    ) { benchmark in
+        let publisher = fixtures.warmPublisher
+        let batches = benchmark.scaledIterations.count / 10
+        payload.withUnsafeBytes { bytes in
+            benchmark.startMeasurement()
+            for _ in 0..<batches { publisher.publishBatchOfTen(bytes) }
+            benchmark.stopMeasurement()
+        }
+    }
+
+    Benchmark(
+        "RingStream last message by literal subject",
+        configuration: .init(
+            metrics: [.throughput, .wallClock, .mallocCountTotal],
+            scalingFactor: .mega,
+            maxDuration: .seconds(20),
+            maxIterations: 10
+        )
+    ) { benchmark in
+        let stream = fixtures.filledStream
+        var sum: UInt64 = 0
+        var index = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            sum &+= (try? stream.withLastMessage(subject: subjects[index]) { $0.sequence }) ?? 0
+            index += 1
+            if index == subjectCount { index = 0 }
+        }
+        benchmark.stopMeasurement()
+        blackHole(sum)
+    }
+
+    Benchmark(
+        "RingStream consumer read, batches of 256, wildcard filter",
+        configuration: .init(
+            metrics: [.throughput, .wallClock, .mallocCountTotal],
+            scalingFactor: .mega,
+            maxDuration: .seconds(20),
+            maxIterations: 10
+        )
+    ) { benchmark in
+        let stream = fixtures.filledStream
+        var consumer = try stream.makeConsumer(.init(filterSubjects: ["boiler.*.telemetry"]))
+        var bytes = 0
+        var read = 0
+        let wanted = benchmark.scaledIterations.count
+        benchmark.startMeasurement()
+        while read < wanted {
+            let result = stream.fetch(&consumer, maxMessages: 256) { bytes &+= $0.payload.count }
+            read += result.delivered
+            if result.delivered == 0 {
+                consumer = try stream.makeConsumer(.init(filterSubjects: ["boiler.*.telemetry"]))
+            }
+        }
+        benchmark.stopMeasurement()
+        blackHole(bytes)
+    }
+}
