@@ -40,35 +40,10 @@ let benchmarks: @Sendable () -> Void = {
             self.tick = tick
         }
 
-        /// Ten publishes under one lock, as the ingestion path does for a batch payload of ten readings.
-        func publishBatchOfTen(_ payload: UnsafeRawBufferPointer) {
-            do {
-                try self.stream.withPublisher { publisher throws(StreamError) in
-                    for _ in 0..<10 {
-                        let index = Int(self.counter % UInt64(self.subjects.count))
-                        var id = MessageID()
-                        id.append(decimal: UInt64(index))
-                        id.append(byte: UInt8(ascii: ":"))
-                        id.append(decimal: self.counter)
-                        self.counter += 1
-                        self.now += self.tick
-                        let options = PublishOptions(messageID: id, expectedLastSubjectSequence: self.lastPerSubject[index])
-                        let ack = try publisher.publish(
-                            subject: self.subjects[index],
-                            payload: payload,
-                            options: options,
-                            now: StreamInstant(nanosecondsSinceEpoch: self.now)
-                        )
-                        self.lastPerSubject[index] = ack.sequence
-                    }
-                }
-            } catch {
-                fatalError("benchmark publish failed: \(error)")
-            }
-        }
-
+        /// The next message's subject index, options and time: a message ID `{subject}:{counter}` and the
+        /// subject's last sequence as the expectation, as the snapshotter and controller publish.
         @inline(__always)
-        func publish(_ payload: UnsafeRawBufferPointer) {
+        func next() -> (index: Int, options: PublishOptions, now: StreamInstant) {
             let index = Int(self.counter % UInt64(self.subjects.count))
             var id = MessageID()
             id.append(decimal: UInt64(index))
@@ -77,19 +52,42 @@ let benchmarks: @Sendable () -> Void = {
             self.counter += 1
             self.now += self.tick
             let options = PublishOptions(messageID: id, expectedLastSubjectSequence: self.lastPerSubject[index])
+            return (index, options, StreamInstant(nanosecondsSinceEpoch: self.now))
+        }
+
+        /// Ten publishes under one lock, as the ingestion path does for a batch payload of ten readings.
+        func publishBatchOfTen(_ payload: UnsafeRawBufferPointer) {
             do {
-                let ack = try self.stream.publish(
-                    subject: self.subjects[index],
-                    payload: payload,
-                    options: options,
-                    now: StreamInstant(nanosecondsSinceEpoch: self.now)
-                )
+                try self.stream.withPublisher { publisher throws(StreamError) in
+                    for _ in 0..<10 {
+                        let (index, options, now) = self.next()
+                        let ack = try publisher.publish(subject: self.subjects[index], payload: payload, options: options, now: now)
+                        self.lastPerSubject[index] = ack.sequence
+                    }
+                }
+            } catch {
+                fatalError("benchmark publish failed: \(error)")
+            }
+        }
+
+        func publish(_ payload: UnsafeRawBufferPointer) {
+            let (index, options, now) = self.next()
+            do {
+                let ack = try self.stream.publish(subject: self.subjects[index], payload: payload, options: options, now: now)
                 self.lastPerSubject[index] = ack.sequence
             } catch {
                 fatalError("benchmark publish failed: \(error)")
             }
         }
     }
+
+    /// Throughput in millions per second, wall time, and mallocs (which must stay 0 on these paths).
+    let standard = Benchmark.Configuration(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        scalingFactor: .mega,
+        maxDuration: .seconds(20),
+        maxIterations: 10
+    )
 
     /// Fixtures are built on first use, outside the measured region, and only for the benchmarks that run.
     final class Fixtures {
@@ -136,12 +134,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "RingStream publish in batches of 10 under one lock, 32 B, 1000 subjects, message ID + expected subject sequence",
-        configuration: .init(
-            metrics: [.throughput, .wallClock, .mallocCountTotal],
-            scalingFactor: .mega,
-            maxDuration: .seconds(20),
-            maxIterations: 10
-        )
+        configuration: standard
     ) { benchmark in
         let publisher = fixtures.warmPublisher
         let batches = benchmark.scaledIterations.count / 10
@@ -154,12 +147,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "RingStream last message by literal subject",
-        configuration: .init(
-            metrics: [.throughput, .wallClock, .mallocCountTotal],
-            scalingFactor: .mega,
-            maxDuration: .seconds(20),
-            maxIterations: 10
-        )
+        configuration: standard
     ) { benchmark in
         let stream = fixtures.filledStream
         var sum: UInt64 = 0
@@ -175,13 +163,25 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark(
+        "RingStream last sequence by literal subject",
+        configuration: standard
+    ) { benchmark in
+        let stream = fixtures.filledStream
+        var sum: UInt64 = 0
+        var index = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            sum &+= stream.lastSequence(subject: subjects[index])
+            index += 1
+            if index == subjectCount { index = 0 }
+        }
+        benchmark.stopMeasurement()
+        blackHole(sum)
+    }
+
+    Benchmark(
         "RingStream consumer read, batches of 256, wildcard filter",
-        configuration: .init(
-            metrics: [.throughput, .wallClock, .mallocCountTotal],
-            scalingFactor: .mega,
-            maxDuration: .seconds(20),
-            maxIterations: 10
-        )
+        configuration: standard
     ) { benchmark in
         let stream = fixtures.filledStream
         var consumer = try stream.makeConsumer(.init(filterSubjects: ["boiler.*.telemetry"]))

@@ -7,7 +7,7 @@ extension RingStream {
     ///
     /// The ``Publisher`` is valid only inside `body`; readers wait while `body` runs, so keep it to publishing.
     public func withPublisher<Result: Sendable>(_ body: (inout Publisher) throws(StreamError) -> Result) throws(StreamError) -> Result {
-        let outcome: Swift.Result<Result, StreamError> = self.core.withLock { core in
+        let outcome: Swift.Result<Result, StreamError> = self.withCore { core in
             withUnsafeMutablePointer(to: &core) { pointer in
                 var publisher = Publisher(core: pointer)
                 do throws(StreamError) {
