@@ -22,7 +22,8 @@ install_packages() {
     local missing=()
     command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
     command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
-    pkg-config --exists libmosquitto 2>/dev/null || missing+=(libmosquitto-dev)
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    dpkg -s libmosquitto-dev >/dev/null 2>&1 || missing+=(libmosquitto-dev)
     [ ${#missing[@]} -eq 0 ] && return 0
     log "installing ${missing[*]}"
     local sudo=""
