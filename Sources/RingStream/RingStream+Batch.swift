@@ -6,18 +6,31 @@ extension RingStream {
     /// publish on machines where atomic operations are slow.
     ///
     /// The ``Publisher`` is valid only inside `body`; readers wait while `body` runs, so keep it to publishing.
-    public func withPublisher<Result: Sendable>(_ body: (inout Publisher) throws(StreamError) -> Result) throws(StreamError) -> Result {
-        let outcome: Swift.Result<Result, StreamError> = self.withCore { core in
+    @inlinable
+    public func withPublisher<Result: Sendable>(
+        _ body: (inout Publisher) throws(StreamError) -> Result
+    ) throws(StreamError) -> Result {
+        // Generic code is not specialised across modules; the locking is done by a non-generic function.
+        var result: Result?
+        try self.publishBatch { (publisher: inout Publisher) throws(StreamError) in result = try body(&publisher) }
+        guard let result else { throw StreamError(code: .noMessageFound, description: "the batch produced no result") }
+        return result
+    }
+
+    @usableFromInline
+    func publishBatch(_ body: (inout Publisher) throws(StreamError) -> Void) throws(StreamError) {
+        let outcome: StreamError? = self.withCore { core in
             withUnsafeMutablePointer(to: &core) { pointer in
                 var publisher = Publisher(core: pointer)
                 do throws(StreamError) {
-                    return .success(try body(&publisher))
+                    try body(&publisher)
+                    return nil
                 } catch {
-                    return .failure(error)
+                    return error
                 }
             }
         }
-        return try outcome.get()
+        if let outcome { throw outcome }
     }
 
     /// Publishes within ``RingStream/withPublisher(_:)``, with the same semantics as ``RingStream/publish(subject:payload:options:now:)-(_,UnsafeRawBufferPointer,_,_)``.

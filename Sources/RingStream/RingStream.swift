@@ -99,29 +99,41 @@ public final class RingStream: Sendable {
 
     /// Lends the newest stored message on a subject to `body` without copying it; `body` runs under the
     /// stream's lock, so keep it short. Throws 10037 when none is stored.
+    @inlinable
     public func withLastMessage<Result: Sendable>(
         subject: String,
         _ body: (StreamMessageView) -> Result
     ) throws(StreamError) -> Result {
-        // A literal subject is one dictionary lookup; only wildcards (or unknown subjects, to report a malformed
+        // Generic code is not specialised across modules; the work is done by a non-generic visitor.
+        var result: Result?
+        try self.visitLastMessage(subject: subject) { result = body($0) }
+        guard let result else { throw StreamError(code: .noMessageFound, description: "no message found") }
+        return result
+    }
+
+    /// Calls `visit` with the newest stored message on a subject; throws 10037 when none is stored.
+    @usableFromInline
+    func visitLastMessage(subject: String, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
+        // A literal subject is one hash lookup; only wildcards (or unknown subjects, to report a malformed
         // filter properly) pay for parsing.
-        let literal: Result?? = self.withCore { core in
-            guard let id = core.subjectIDs.find(subject) else { return .none }
+        let literal: Bool? = self.withCore { core in
+            guard let id = core.subjectIDs.find(subject) else { return nil }
             let state = core.subjects[Int(id)]
-            guard state.liveCount > 0 else { return .some(nil) }
-            return .some(body(core.view(state.lastSequence)))
+            guard state.liveCount > 0 else { return false }
+            visit(core.view(state.lastSequence))
+            return true
         }
         if let literal {
-            guard let literal else { throw .noMessageFound }
-            return literal
+            guard literal else { throw .noMessageFound }
+            return
         }
         let filter = try SubjectFilter(subject)
-        let result: Result? = self.withCore { core in
-            guard let sequence = core.lastStoredSequence(matching: filter) else { return nil }
-            return body(core.view(sequence))
+        let found: Bool = self.withCore { core in
+            guard let sequence = core.lastStoredSequence(matching: filter) else { return false }
+            visit(core.view(sequence))
+            return true
         }
-        guard let result else { throw .noMessageFound }
-        return result
+        guard found else { throw .noMessageFound }
     }
 
     /// The last sequence ever stored on the literal `subject`, 0 when nothing was, even if since evicted.
