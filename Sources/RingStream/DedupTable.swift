@@ -144,26 +144,3 @@ struct DedupTable: ~Copyable {
         return bytesEqual(tail, UnsafeRawBufferPointer(rebasing: bytes[first...]))
     }
 }
-
-/// Byte-wise equality of two buffers, a word at a time.
-func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-    let count = a.count
-    guard count == b.count else { return false }
-    if count >= 8 {
-        var index = 0
-        while index + 8 <= count {
-            if a.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                != b.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            {
-                return false
-            }
-            index += 8
-        }
-        // The tail as the last 8 bytes, overlapping what was already compared.
-        return index == count
-            || a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-    }
-    for index in 0..<count where a[index] != b[index] { return false }
-    return true
-}

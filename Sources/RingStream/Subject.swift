@@ -84,21 +84,5 @@ public struct SubjectFilter: Hashable, Sendable, CustomStringConvertible {
         return index == self.tokens.count
     }
 
-    /// Whether every subject matched by `other` is also matched by `self`.
-    func covers(_ other: SubjectFilter) -> Bool {
-        var index = 0
-        for token in other.tokens {
-            guard index < self.tokens.count else { return false }
-            switch (self.tokens[index], token) {
-            case (.rest, _): return true
-            case (.single, .literal), (.single, .single): break
-            case (.literal(let a), .literal(let b)) where a == b: break
-            default: return false
-            }
-            index += 1
-        }
-        return index == self.tokens.count
-    }
-
     public var description: String { self.text }
 }

@@ -113,29 +113,3 @@ struct SubjectTable: ~Copyable {
         for id in 0..<self.count - 1 { self.place(id: id, hash: self.spans[id].hash) }
     }
 }
-
-/// A fast 64-bit hash of bytes, a word at a time, seeded so that keys cannot be chosen to collide.
-func seededHash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-    let count = bytes.count
-    var h = seed ^ (UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15)
-    if count >= 8 {
-        var index = 0
-        while index + 8 <= count {
-            h = (h ^ bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            index += 8
-        }
-        if index < count {
-            // The last 8 bytes, overlapping the previous word: no byte loop for the tail.
-            h = (h ^ bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
-        }
-    } else if count > 0 {
-        var word: UInt64 = 0
-        for index in 0..<count { word |= UInt64(bytes[index]) << UInt64(index * 8) }
-        h = (h ^ word) &* 0x94D0_49BB_1331_11EB
-    }
-    h ^= h >> 33
-    h = h &* 0xFF51_AFD7_ED55_8CCD
-    h ^= h >> 33
-    return h
-}
