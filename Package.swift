@@ -17,6 +17,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RingStream", targets: ["RingStream"]),
+        .library(name: "Telemetry", targets: ["Telemetry"]),
     ],
     dependencies: [],
     targets: [
@@ -28,6 +29,16 @@ let package = Package(
         .testTarget(
             name: "RingStreamTests",
             dependencies: ["RingStream"],
+            swiftSettings: swiftSettings
+        ),
+        // Domain values and pure logic: payload codecs, validation, hourly windows. No I/O, no clock.
+        .target(
+            name: "Telemetry",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry"],
             swiftSettings: swiftSettings
         ),
         // Checks that the services started by deploy/local/services.sh are really there.
