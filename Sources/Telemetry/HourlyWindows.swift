@@ -53,6 +53,12 @@ public struct HourlyWindows: Sendable {
         public var boilerID: BoilerID
         public var hourStartMs: Int64
         public var count: UInt64
+
+        public init(boilerID: BoilerID, hourStartMs: Int64, count: UInt64) {
+            self.boilerID = boilerID
+            self.hourStartMs = hourStartMs
+            self.count = count
+        }
     }
 
     /// What happened to a payload's readings.
@@ -87,7 +93,7 @@ public struct HourlyWindows: Sendable {
     /// Folds a decoded payload's readings in. `wallMs` is the wall clock.
     public mutating func add(_ payload: TelemetryPayload, wallMs: Int64) -> AddOutcome {
         guard payload.count > 0 else { return AddOutcome() }
-        self.lastTrafficWallMs = wallMs
+        self.lastTrafficWallMs = Swift.max(self.lastTrafficWallMs ?? wallMs, wallMs)
         self.trafficSinceAdvance = true
         let configuration = self.configuration
         let period = payload.periodMs ?? configuration.defaultPeriodMs
@@ -136,12 +142,17 @@ public struct HourlyWindows: Sendable {
             self.fleetWatermarkMs = Swift.max(self.fleetWatermarkMs ?? base, base + (wallMs - lastTraffic))
         }
         guard let fleet = self.fleetWatermarkMs else { return }
-        let limit = fleet - configuration.idleAllowanceMs
         var forgotten: [BoilerID] = []
         for id in self.boilers.keys {
+            guard let boiler = self.boilers[id] else { continue }
+            // The boiler's own rule (capped by its lead over the fleet), or the fleet's rule for quiet boilers.
+            let own = Swift.min(
+                boiler.newestTimestampMs - configuration.allowedLatenessMs,
+                fleet + configuration.maximumLeadMs
+            )
             self.boilers[id]?.close(
                 boilerID: id,
-                through: limit,
+                through: Swift.max(own, fleet - configuration.idleAllowanceMs),
                 wallMs: wallMs,
                 configuration: configuration,
                 closed: &self.closed

@@ -1,0 +1,150 @@
+import Foundation
+import Telemetry
+import Testing
+
+@Suite struct TelemetryDecoderTests {
+    let decoder = TelemetryDecoder()
+
+    @Test func singleReadingCarriesEveryField() throws {
+        let payload = try self.decoder.decode(
+            #"{"v":1,"boot":"7f3a","seq":1234,"ts_ms":1764165600010,"water_c":61.25,"return_c":48.5,"burner_pct":42}"#
+        )
+        #expect(payload.boilerID == b1)
+        #expect(payload.count == 1)
+        #expect(payload.periodMs == nil)
+        #expect(
+            payload[0]
+                == TelemetryReading(
+                    boot: BootID("7f3a")!, seq: 1234, timestampMs: 1_764_165_600_010, waterC: 61.25, returnC: 48.5,
+                    burnerPct: 42
+                )
+        )
+    }
+
+    @Test func batchExpandsSeqAndTimeAndOptionalSeries() throws {
+        let payload = try self.decoder.decode(
+            #"{"v":1,"boot":"b","seq":10,"ts_ms":1000,"period_ms":10,"water_c":[60,60.5,61],"outdoor_c":-4,"room_c":[20,20.1,20.2]}"#
+        )
+        #expect(payload.readings.map(\.seq) == [10, 11, 12])
+        #expect(payload.readings.map(\.timestampMs) == [1000, 1010, 1020])
+        #expect(payload.readings.map(\.waterC) == [60, 60.5, 61])
+        #expect(payload.readings.map(\.outdoorC) == [-4, -4, -4])
+        #expect(payload.readings.map(\.roomC) == [20, 20.1, 20.2])
+        #expect(payload.readings.map(\.returnC) == [nil, nil, nil])
+        #expect(payload.lastTimestampMs == 1020)
+    }
+
+    @Test func numbersConvertExactlyLikeTheStandardLibrary() throws {
+        var generator = SeededGenerator(seed: 7)
+        var texts = ["0", "-0.0", "150", "-20", "1e2", "1.5E+1", "0.1", "0.30000000000000004", "61.250000000000000001",
+                     "12345678901234567890e-18", "1.00000000000000011102230246251565404236316680908203125",
+                     "99.99999999999999999999", "4.9406564584124654e-324"]
+        for _ in 0..<2_000 {
+            let value = Double.random(in: -20...150, using: &generator)
+            texts.append("\(value)")
+            texts.append(String(format: "%.3f", value))
+        }
+        for text in texts {
+            let payload = try self.decoder.decode(#"{"v":1,"boot":"b","seq":0,"ts_ms":0,"water_c":\#(text)}"#)
+            #expect(payload[0].waterC == Double(text), "\(text)")
+        }
+    }
+
+    @Test func everyRejectionNamesItsField() {
+        let cases: [(String, RejectionReason, String)] = [
+            (#"{"v":1,"boot":"b","seq":0,"ts_ms":0,"water_c":"hot"}"#, .wrongType, "water_c"),
+            (#"{"v":1,"boot":"b","seq":-3,"ts_ms":0,"water_c":50}"#, .invalidSeq, "seq"),
+            (#"{"v":1,"boot":"b","seq":0,"ts_ms":0,"water_c":151}"#, .waterOutOfRange, "water_c"),
+            (#"{"v":1,"boot":"b","seq":0,"ts_ms":0,"water_c":50,"colour":"red"}"#, .unknownField, "colour"),
+            (#"{"v":1,"boot":"b","seq":0,"ts_ms":0}"#, .missingField, "water_c"),
+            (#"{"v":1,"boot":"b","seq":0,"ts_ms":0,"period_ms":10,"water_c":[1,2],"room_c":[1]}"#,
+             .arrayLengthMismatch, "room_c"),
+        ]
+        for (text, reason, field) in cases {
+            let error = rejection { () throws(TelemetryRejection) in _ = try self.decoder.decode(text) }
+            #expect(error?.reason == reason, "\(text)")
+            #expect(error?.detail.contains(field) == true, "\(error?.description ?? "accepted") should name \(field)")
+        }
+    }
+
+    @Test func wallClockCheckUsesTheNewestReadingAndIsConfigurable() throws {
+        let now: Int64 = 10_000_000
+        let batch = #"{"v":1,"boot":"b","seq":0,"ts_ms":10299000,"period_ms":1000,"water_c":[50,50,50]}"#
+        // Newest reading 10,301,000: 301 s ahead; the default allows 300 s.
+        #expect(
+            rejection { () throws(TelemetryRejection) in _ = try self.decoder.decode(batch, nowMs: now) }?.reason
+                == .timestampInFuture
+        )
+        let lenient = TelemetryDecoder(configuration: .init(maximumFutureSkewMs: 302_000))
+        #expect(try lenient.decode(batch, nowMs: now).count == 3)
+    }
+
+    @Test func oversizedPayloadIsRefusedBeforeParsing() {
+        let big = "{" + String(repeating: " ", count: 70_000) + "}"
+        let error = rejection { () throws(TelemetryRejection) in _ = try self.decoder.decode(big) }
+        #expect(error?.reason == .payloadTooLarge)
+    }
+
+    @Test func payloadIsReusedWithoutLeakingFieldsFromThePreviousOne() throws {
+        var payload = TelemetryPayload()
+        let first = Array(#"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50,"room_c":21}"#.utf8)
+        let second = Array(#"{"v":1,"boot":"a","seq":1,"ts_ms":10,"water_c":51}"#.utf8)
+        for bytes in [first, second] {
+            try bytes.withUnsafeBufferPointer { buffer throws(TelemetryRejection) in
+                try self.decoder.decode(buffer, boilerID: b1, into: &payload, nowMs: exampleNowMs)
+            }
+        }
+        #expect(payload.count == 1)
+        #expect(payload[0].roomC == nil)
+        #expect(payload[0].waterC == 51)
+    }
+
+    @Test func rejectionsAreCountedByReason() {
+        var counts = RejectionCounts()
+        for text in ["{", "[]", #"{"v":2}"#, "{"] {
+            if let error = rejection({ () throws(TelemetryRejection) in _ = try self.decoder.decode(text) }) {
+                counts.record(error.reason)
+            }
+        }
+        #expect(counts[.malformedJSON] == 2)
+        #expect(counts[.wrongType] == 1)
+        #expect(counts.total == 4)
+    }
+}
+
+@Suite struct TopicLayoutTests {
+    @Test func defaultLayoutTakesTheIdFromTheSecondSegment() throws {
+        #expect(try TopicLayout.default.boilerID(in: "boilers/b0001/telemetry") == b1)
+    }
+
+    @Test func partitionedLayoutNamesTheIdPosition() throws {
+        let layout = try TopicLayout(filter: "part/+/+/telemetry", idPosition: 2)
+        #expect(try layout.boilerID(in: "part/7/b0002/telemetry") == b2)
+        #expect(layout.topic(for: b2, fill: "3") == "part/3/b0002/telemetry")
+    }
+
+    @Test func topicsThatDoNotMatchOrCarryBadIdsAreRejected() {
+        let cases: [(String, RejectionReason)] = [
+            ("boilers/b1/status", .topicMismatch),
+            ("boilers/b1/telemetry/extra", .topicMismatch),
+            ("boilers/telemetry", .topicMismatch),
+            ("other/b1/telemetry", .topicMismatch),
+            ("boilers//telemetry", .invalidBoilerID),
+            ("boilers/b 1/telemetry", .invalidBoilerID),
+            ("boilers/'; DROP TABLE x;--/telemetry", .invalidBoilerID),
+            ("boilers/\(String(repeating: "x", count: 65))/telemetry", .invalidBoilerID),
+        ]
+        for (topic, reason) in cases {
+            let error = rejection { () throws(TelemetryRejection) in _ = try TopicLayout.default.boilerID(in: topic) }
+            #expect(error?.reason == reason, "\(topic)")
+        }
+        #expect(BoilerID(String(repeating: "x", count: 64)) != nil)
+    }
+
+    @Test func unusableFiltersAreConfigurationErrors() {
+        #expect(throws: TopicLayoutError.self) { try TopicLayout(filter: "boilers/#") }
+        #expect(throws: TopicLayoutError.self) { try TopicLayout(filter: "boilers/x/telemetry") }
+        #expect(throws: TopicLayoutError.self) { try TopicLayout(filter: "part/+/+/telemetry", idPosition: 3) }
+        #expect(throws: TopicLayoutError.self) { try TopicLayout(filter: "a//+") }
+    }
+}
