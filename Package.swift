@@ -18,8 +18,13 @@ let package = Package(
     products: [
         .library(name: "RingStream", targets: ["RingStream"]),
         .library(name: "Telemetry", targets: ["Telemetry"]),
+        .library(name: "MQTT", targets: ["MQTT"]),
+        .library(name: "BoilerService", targets: ["BoilerService"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
     targets: [
         // The in-memory stream engine: standard library and Synchronization only.
         .target(
@@ -41,9 +46,57 @@ let package = Package(
             dependencies: ["Telemetry"],
             swiftSettings: swiftSettings
         ),
+        // libmosquitto (Debian's libmosquitto-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // A safe Swift MQTT client over libmosquitto.
+        .target(
+            name: "MQTT",
+            dependencies: [
+                "CMosquitto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Wiring: the services (ingestion so far) that boilerd runs in one ServiceGroup.
+        .target(
+            name: "BoilerService",
+            dependencies: [
+                "RingStream",
+                "Telemetry",
+                "MQTT",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Tests that need the real mosquitto started by deploy/local/services.sh.
+        .testTarget(
+            name: "IngestTests",
+            dependencies: [
+                "BoilerService",
+                "TestSupport",
+                "MQTT",
+                "RingStream",
+                "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Checks that the services started by deploy/local/services.sh are really there.
         .testTarget(
             name: "ServiceTests",
+            dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // How tests find the services (and skip or fail without them), and a process runner.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
     ],

@@ -63,6 +63,14 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         return true
     }
 
+    /// Appends a string's UTF-8 bytes; returns `false` (and appends nothing) when the ID would exceed
+    /// `maximumLength`.
+    @discardableResult
+    public mutating func append(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { self.append(UnsafeRawBufferPointer($0)) }
+    }
+
     /// Appends one byte; returns `false` when the ID is full.
     @discardableResult
     public mutating func append(byte: UInt8) -> Bool {

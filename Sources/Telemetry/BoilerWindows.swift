@@ -21,6 +21,7 @@ struct BoilerWindows: Sendable {
 
     mutating func add(
         _ payload: TelemetryPayload,
+        readings: Range<Int>,
         periodMs: Int64,
         wallMs: Int64,
         fleetWatermarkMs: Int64?,
@@ -32,8 +33,8 @@ struct BoilerWindows: Sendable {
         self.lastSeenWallMs = wallMs
         self.periodMs = periodMs
         let step = payload.periodMs ?? 0
-        var index = 0
-        let count = payload.count
+        var index = readings.lowerBound
+        let count = readings.upperBound
         while index < count {
             let timestamp = payload.firstTimestampMs + Int64(index) * step
             let hour = hourStart(of: timestamp)

@@ -92,7 +92,14 @@ public struct HourlyWindows: Sendable {
 
     /// Folds a decoded payload's readings in. `wallMs` is the wall clock.
     public mutating func add(_ payload: TelemetryPayload, wallMs: Int64) -> AddOutcome {
-        guard payload.count > 0 else { return AddOutcome() }
+        self.add(payload, readings: 0..<payload.count, wallMs: wallMs)
+    }
+
+    /// Folds the readings `readings` (indices into the payload) in: the ingest path leaves out the readings the
+    /// stream found to be duplicates.
+    public mutating func add(_ payload: TelemetryPayload, readings: Range<Int>, wallMs: Int64) -> AddOutcome {
+        let readings = readings.clamped(to: 0..<payload.count)
+        guard !readings.isEmpty else { return AddOutcome() }
         self.lastTrafficWallMs = Swift.max(self.lastTrafficWallMs ?? wallMs, wallMs)
         self.trafficSinceAdvance = true
         let configuration = self.configuration
@@ -103,6 +110,7 @@ public struct HourlyWindows: Sendable {
             default: BoilerWindows(firstTimestampMs: payload.firstTimestampMs, periodMs: period, wallMs: wallMs)
         ].add(
             payload,
+            readings: readings,
             periodMs: period,
             wallMs: wallMs,
             fleetWatermarkMs: fleet,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The test services are real: a message goes through the broker between the real command-line clients, and
 /// the database answers `psql` as the `boiler` role.

@@ -66,7 +66,7 @@ pid_file $STATE/mosquitto/pid
 log_dest file $STATE/mosquitto/mosquitto.log
 user $(id -un)
 CONF
-    "$(mosquitto_bin)" -c "$STATE/mosquitto/mosquitto.conf" -d 2>>"$STATE/mosquitto/stderr.log"
+    "$(mosquitto_bin)" -c "$STATE/mosquitto/mosquitto.conf" -d </dev/null >/dev/null 2>>"$STATE/mosquitto/stderr.log"
     for _ in $(seq 1 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
         sleep 0.05

@@ -1,0 +1,209 @@
+import Logging
+import RingStream
+import Synchronization
+import Telemetry
+
+/// What happens to one MQTT telemetry message: topic → boiler id, decode and validate, publish each reading into
+/// the stream on `boiler.{id}.telemetry` with message ID `{id}:{boot}:{seq}` (so a re-sent reading is dropped by
+/// the stream's dedup window), and fold the new readings into the hourly windows.
+///
+/// Called on the MQTT network thread. One lock for the pipeline's state and one for the stream per message;
+/// no allocation per message in steady state (the subject string of each boiler is made once).
+public final class IngestPipeline: Sendable {
+    /// Where rejected payloads are reported.
+    public typealias DeadLetterSink = @Sendable (_ topic: String, _ payload: [UInt8]) -> Void
+
+    /// Counts since start.
+    public struct Statistics: Sendable, Hashable {
+        /// MQTT messages handled.
+        public var messages: UInt64 = 0
+        /// Readings stored in the stream and folded into windows.
+        public var readingsIngested: UInt64 = 0
+        /// Readings the stream's dedup dropped as re-sent.
+        public var duplicates: UInt64 = 0
+        /// Readings for hours already closed (stored in the stream, counted late, not folded in).
+        public var lateReadings: UInt64 = 0
+        /// Messages rejected, by reason.
+        public var rejections = RejectionCounts()
+        /// Readings the stream refused (a limit under discard `new`, too many subjects), by stream error code.
+        public var streamRefusals: [Int: UInt64] = [:]
+    }
+
+    struct State {
+        var payload = TelemetryPayload()
+        var windows: HourlyWindows
+        var subjects: [BoilerID: String] = [:]
+        var duplicateFlags: [Bool] = []
+        var statistics = Statistics()
+        /// Per reason: when it was last logged, and how many since.
+        var rejectionLog: [RejectionReason: (lastMs: Int64, suppressed: UInt64)] = [:]
+    }
+
+    public let layout: TopicLayout
+    public let decoder: TelemetryDecoder
+    public let stream: RingStream
+    let clock: WallClock
+    let logger: Logger
+    let rejectionLogIntervalMs: Int64
+    let deadLetter: DeadLetterSink?
+    let state: Mutex<State>
+
+    public init(
+        layout: TopicLayout = .default,
+        decoder: TelemetryDecoder = TelemetryDecoder(),
+        windows: HourlyWindows.Configuration = .init(),
+        stream: RingStream,
+        clock: WallClock = .system,
+        logger: Logger,
+        rejectionLogIntervalMs: Int64 = 10_000,
+        deadLetter: DeadLetterSink? = nil
+    ) {
+        self.layout = layout
+        self.decoder = decoder
+        self.stream = stream
+        self.clock = clock
+        self.logger = logger
+        self.rejectionLogIntervalMs = rejectionLogIntervalMs
+        self.deadLetter = deadLetter
+        self.state = Mutex(State(windows: HourlyWindows(configuration: windows)))
+    }
+
+    /// Handles one message. Never throws and never stops: a bad message is counted, logged (rate-limited) and,
+    /// if configured, sent to the dead-letter topic.
+    public func handle(topic: UnsafeBufferPointer<UInt8>, payload: UnsafeBufferPointer<UInt8>) {
+        let nowMs = self.clock.nowMs()
+        let rejected: (BoilerID?, TelemetryRejection)? = self.state.withLock { state in
+            state.statistics.messages &+= 1
+            let boilerID: BoilerID
+            do throws(TelemetryRejection) {
+                boilerID = try self.layout.boilerID(in: topic)
+                try self.decoder.decode(payload, boilerID: boilerID, into: &state.payload, nowMs: nowMs)
+            } catch {
+                state.statistics.rejections.record(error.reason)
+                return (try? self.layout.boilerID(in: topic), error)
+            }
+            self.ingest(&state, boilerID: boilerID, nowMs: nowMs)
+            return nil
+        }
+        if let (boilerID, rejection) = rejected {
+            self.report(rejection, topic: topic, payload: payload, boilerID: boilerID, nowMs: nowMs)
+        }
+    }
+
+    private func ingest(_ state: inout State, boilerID: BoilerID, nowMs: Int64) {
+        let subject = state.subjects[boilerID] ?? {
+            let subject = "boiler.\(boilerID.rawValue).telemetry"
+            state.subjects[boilerID] = subject
+            return subject
+        }()
+        let count = state.payload.count
+        if state.duplicateFlags.count < count { state.duplicateFlags = Array(repeating: false, count: count) }
+        var duplicates = 0
+        var refusal: StreamError? = nil
+        let now = StreamInstant(millisecondsSinceEpoch: nowMs)
+        withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
+            // The closure throws nothing: each refusal is handled per reading inside.
+            _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
+                for index in 0..<count {
+                    let reading = state.payload[index]
+                    var id = MessageID()
+                    id.append(boilerID.rawValue)
+                    id.append(byte: UInt8(ascii: ":"))
+                    id.append(reading.boot.rawValue)
+                    id.append(byte: UInt8(ascii: ":"))
+                    id.append(decimal: reading.seq)
+                    let length = reading.writeRecord(into: record)
+                    do throws(StreamError) {
+                        let ack = try publisher.publish(
+                            subject: subject,
+                            payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
+                            options: PublishOptions(messageID: id),
+                            now: now
+                        )
+                        state.duplicateFlags[index] = ack.duplicate
+                        if ack.duplicate { duplicates += 1 }
+                    } catch {
+                        // Not stored: treated like a duplicate for the windows, counted as a refusal.
+                        state.duplicateFlags[index] = true
+                        state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
+                        refusal = error
+                    }
+                }
+            }
+        }
+        if duplicates > 0 {
+            state.statistics.duplicates &+= UInt64(duplicates)
+        }
+        // Fold in each run of readings the stream stored.
+        var start = 0
+        while start < count {
+            while start < count && state.duplicateFlags[start] {
+                let stamp = state.payload.firstTimestampMs + Int64(start) * (state.payload.periodMs ?? 0)
+                state.windows.recordDuplicates(boilerID: boilerID, timestampMs: stamp)
+                start += 1
+            }
+            var end = start
+            while end < count && !state.duplicateFlags[end] { end += 1 }
+            if end > start {
+                let outcome = state.windows.add(state.payload, readings: start..<end, wallMs: nowMs)
+                state.statistics.readingsIngested &+= UInt64(outcome.accepted + outcome.late)
+                state.statistics.lateReadings &+= UInt64(outcome.late)
+            }
+            start = end
+        }
+        if let refusal {
+            self.logger.error(
+                "stream refused readings",
+                metadata: ["boiler.id": "\(boilerID)", "stream.error": "\(refusal.code.rawValue) \(refusal.description)"]
+            )
+        }
+    }
+
+    private func report(
+        _ rejection: TelemetryRejection,
+        topic: UnsafeBufferPointer<UInt8>,
+        payload: UnsafeBufferPointer<UInt8>,
+        boilerID: BoilerID?,
+        nowMs: Int64
+    ) {
+        let topicText = String(decoding: topic.prefix(256), as: UTF8.self)
+        let suppressed = self.state.withLock { state -> UInt64? in
+            let entry = state.rejectionLog[rejection.reason] ?? (lastMs: .min, suppressed: 0)
+            if entry.lastMs == .min || nowMs &- entry.lastMs >= self.rejectionLogIntervalMs {
+                state.rejectionLog[rejection.reason] = (nowMs, 0)
+                return entry.suppressed
+            }
+            state.rejectionLog[rejection.reason] = (entry.lastMs, entry.suppressed + 1)
+            return nil
+        }
+        if let suppressed {
+            self.logger.warning(
+                "rejected telemetry payload",
+                metadata: [
+                    "mqtt.topic": "\(topicText)",
+                    "telemetry.reason": "\(rejection.reason.rawValue)",
+                    "telemetry.detail": "\(rejection.detail)",
+                    "telemetry.suppressed_since_last_log": "\(suppressed)",
+                ]
+            )
+        }
+        if let deadLetter = self.deadLetter, let boilerID {
+            var writer = JSONWriter()
+            writer.field("v", Int64(1))
+            writer.field("topic", topicText)
+            writer.field("reason", rejection.reason.rawValue)
+            writer.field("detail", rejection.detail)
+            writer.field("payload_bytes", Int64(payload.count))
+            writer.field("received_at_ms", nowMs)
+            deadLetter("boilers/\(boilerID.rawValue)/rejected", writer.finish())
+        }
+    }
+
+    /// The counts so far.
+    public var statistics: Statistics { self.state.withLock { $0.statistics } }
+
+    /// Runs `body` on the hourly windows under the pipeline's lock (the snapshotter closes and drains them).
+    public func withWindows<Result>(_ body: (inout HourlyWindows) -> Result) -> Result {
+        self.state.withLock { body(&$0.windows) }
+    }
+}

@@ -1,0 +1,100 @@
+import CMosquitto
+import Synchronization
+import Logging
+
+// libmosquitto's callbacks run on its network thread. `userdata` is the client, retained from `start()` until
+// `disconnect()` has stopped the thread, so it is alive whenever a callback runs.
+
+extension MQTTClient {
+    func installCallbacks() {
+        mosquitto_connect_with_flags_callback_set(self.handle) { _, userData, rc, flags in
+            guard let client = MQTTClient.from(userData) else { return }
+            client.handleConnect(rc: rc, sessionPresent: flags & 1 != 0)
+        }
+        mosquitto_disconnect_callback_set(self.handle) { _, userData, rc in
+            MQTTClient.from(userData)?.handleDisconnect(rc: rc)
+        }
+        mosquitto_message_callback_set(self.handle) { _, userData, message in
+            guard let client = MQTTClient.from(userData), let message, let topic = message.pointee.topic else { return }
+            let topicStart = UnsafeRawPointer(topic).assumingMemoryBound(to: UInt8.self)
+            var topicLength = 0
+            while topicStart[topicLength] != 0 { topicLength += 1 }
+            let topicBytes = UnsafeBufferPointer(start: topicStart, count: topicLength)
+            let length = Int(max(message.pointee.payloadlen, 0))
+            let payload = UnsafeBufferPointer(
+                start: message.pointee.payload.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) },
+                count: message.pointee.payload == nil ? 0 : length
+            )
+            client.received.wrappingAdd(1, ordering: .relaxed)
+            client.messageHandler(
+                MQTTMessageView(
+                    topic: topicBytes,
+                    payload: payload,
+                    qos: QoS(rawValue: message.pointee.qos) ?? .atMostOnce,
+                    retain: message.pointee.retain
+                )
+            )
+        }
+        mosquitto_subscribe_callback_set(self.handle) { _, userData, mid, count, granted in
+            let code = count > 0 ? (granted?.pointee ?? 0x80) : 0x80
+            MQTTClient.from(userData)?.acknowledge(mid: mid, code: code)
+        }
+        mosquitto_unsubscribe_callback_set(self.handle) { _, userData, mid in
+            MQTTClient.from(userData)?.acknowledge(mid: mid, code: 0)
+        }
+        mosquitto_publish_callback_set(self.handle) { _, userData, mid in
+            MQTTClient.from(userData)?.acknowledge(mid: mid, code: 0)
+        }
+    }
+
+    static func from(_ userData: UnsafeMutableRawPointer?) -> MQTTClient? {
+        guard let userData else { return nil }
+        return Unmanaged<MQTTClient>.fromOpaque(userData).takeUnretainedValue()
+    }
+
+    func handleConnect(rc: Int32, sessionPresent: Bool) {
+        guard rc == 0 else {
+            let refusal = MQTTError.connectionRefused(rc)
+            self.state.withLock { $0.lastRefusal = refusal }
+            self.logger.error("MQTT broker refused the connection", metadata: ["mqtt.error": "\(refusal)"])
+            return
+        }
+        let (subscriptions, waiters) = self.state.withLock { state in
+            state.connection = .connected(sessionPresent: sessionPresent)
+            state.lastRefusal = nil
+            let waiters = Array(state.connectionWaiters.values)
+            state.connectionWaiters.removeAll()
+            return (state.subscriptions, waiters)
+        }
+        // Subscribe again on every connection: a clean session forgot them, and repeating one is harmless.
+        for subscription in subscriptions {
+            let rc = mosquitto_subscribe(self.handle, nil, subscription.filter, subscription.qos.rawValue)
+            if rc != Int32(MOSQ_ERR_SUCCESS.rawValue) {
+                self.logger.error(
+                    "MQTT resubscribe failed",
+                    metadata: ["mqtt.filter": "\(subscription.filter)", "mqtt.error": "\(MQTTError.mosquitto(rc, "subscribe"))"]
+                )
+            }
+        }
+        self.flushOffline()
+        self.logger.info(
+            "MQTT connected",
+            metadata: ["mqtt.url": "\(self.configuration.url)", "mqtt.session_present": "\(sessionPresent)"]
+        )
+        self.connectionHandler?(.connected(sessionPresent: sessionPresent))
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func handleDisconnect(rc: Int32) {
+        let stopped = self.state.withLock { state -> Bool in
+            if !state.stopped { state.connection = .connecting }
+            return state.stopped
+        }
+        guard !stopped else { return }
+        self.logger.warning(
+            "MQTT connection lost; reconnecting with backoff",
+            metadata: ["mqtt.error": "\(MQTTError.mosquitto(rc, "connection"))"]
+        )
+        self.connectionHandler?(.connecting)
+    }
+}

@@ -1,0 +1,147 @@
+extension MQTTClient {
+    /// The MQTT protocol version spoken to the broker.
+    public enum ProtocolVersion: Sendable, Hashable {
+        case v311
+        case v5
+    }
+
+    /// Quality of service.
+    public enum QoS: Int32, Sendable, Hashable, CaseIterable {
+        case atMostOnce = 0
+        case atLeastOnce = 1
+        case exactlyOnce = 2
+    }
+
+    /// A message the broker publishes for us if we vanish (the MQTT last will).
+    public struct Will: Sendable, Hashable {
+        public var topic: String
+        public var payload: [UInt8]
+        public var qos: QoS
+        public var retain: Bool
+
+        public init(topic: String, payload: [UInt8], qos: QoS = .atLeastOnce, retain: Bool = true) {
+            self.topic = topic
+            self.payload = payload
+            self.qos = qos
+            self.retain = retain
+        }
+    }
+
+    /// TLS settings for `mqtts://` URLs.
+    public struct TLS: Sendable, Hashable {
+        /// PEM file of the certificate authorities to trust.
+        public var caFile: String
+        /// PEM client certificate and key, for brokers that require one.
+        public var certificateFile: String?
+        public var keyFile: String?
+        /// Skip the host name check (never in production).
+        public var insecureSkipHostnameCheck: Bool
+
+        public init(caFile: String, certificateFile: String? = nil, keyFile: String? = nil, insecureSkipHostnameCheck: Bool = false) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+            self.insecureSkipHostnameCheck = insecureSkipHostnameCheck
+        }
+    }
+
+    /// How to reach and talk to the broker.
+    public struct Configuration: Sendable, Hashable {
+        /// `mqtt://host:port` (default port 1883) or `mqtts://host:port` (default 8883, needs `tls`).
+        public var url: String
+        /// The client id; required for a persistent session.
+        public var clientID: String
+        public var username: String?
+        public var password: String?
+        /// Seconds between keepalive pings. Default 30.
+        public var keepAliveSeconds: Int32
+        /// false: a persistent session, so the broker queues QoS 1/2 messages while we are away.
+        public var cleanSession: Bool
+        /// With MQTT v5 and a persistent session: how long the broker keeps it after we go. Default 1 day.
+        public var sessionExpirySeconds: UInt32
+        public var protocolVersion: ProtocolVersion
+        public var will: Will?
+        public var tls: TLS?
+        /// Automatic reconnect: first delay and the cap of the exponential backoff, seconds. Default 1 and 30.
+        public var reconnectDelaySeconds: UInt32
+        public var reconnectDelayMaximumSeconds: UInt32
+        /// Outgoing QoS 1/2 messages in flight at once (0: no limit). Default 1,000.
+        public var maximumInflightMessages: UInt32
+        /// QoS 1/2 messages `publishNow` keeps while disconnected, sent in order on reconnection. Past this,
+        /// `publishNow` throws rather than drop silently. Default 100,000.
+        public var maximumOfflineMessages: Int
+
+        public init(
+            url: String,
+            clientID: String,
+            username: String? = nil,
+            password: String? = nil,
+            keepAliveSeconds: Int32 = 30,
+            cleanSession: Bool = true,
+            sessionExpirySeconds: UInt32 = 86_400,
+            protocolVersion: ProtocolVersion = .v311,
+            will: Will? = nil,
+            tls: TLS? = nil,
+            reconnectDelaySeconds: UInt32 = 1,
+            reconnectDelayMaximumSeconds: UInt32 = 30,
+            maximumInflightMessages: UInt32 = 1_000,
+            maximumOfflineMessages: Int = 100_000
+        ) {
+            self.url = url
+            self.clientID = clientID
+            self.username = username
+            self.password = password
+            self.keepAliveSeconds = keepAliveSeconds
+            self.cleanSession = cleanSession
+            self.sessionExpirySeconds = sessionExpirySeconds
+            self.protocolVersion = protocolVersion
+            self.will = will
+            self.tls = tls
+            self.reconnectDelaySeconds = reconnectDelaySeconds
+            self.reconnectDelayMaximumSeconds = reconnectDelayMaximumSeconds
+            self.maximumInflightMessages = maximumInflightMessages
+            self.maximumOfflineMessages = maximumOfflineMessages
+        }
+
+        /// Host, port and whether TLS is used, parsed from `url`.
+        func endpoint() throws(MQTTError) -> (host: String, port: Int32, tls: Bool) {
+            let secure: Bool
+            let rest: Substring
+            if self.url.hasPrefix("mqtt://") {
+                secure = false
+                rest = self.url.dropFirst("mqtt://".count)
+            } else if self.url.hasPrefix("mqtts://") {
+                secure = true
+                rest = self.url.dropFirst("mqtts://".count)
+            } else {
+                throw .invalidConfiguration("URL '\(self.url)' must start with mqtt:// or mqtts://")
+            }
+            let authority = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            var host = Substring(authority)
+            var port: Int32 = secure ? 8883 : 1883
+            if let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") {
+                host = authority[..<colon]
+                guard let parsed = Int32(authority[authority.index(after: colon)...]), (1...65_535).contains(parsed)
+                else { throw .invalidConfiguration("URL '\(self.url)' has an invalid port") }
+                port = parsed
+            }
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+            guard !host.isEmpty else { throw .invalidConfiguration("URL '\(self.url)' has no host") }
+            if secure && self.tls == nil { throw .invalidConfiguration("an mqtts:// URL needs TLS settings (a CA file)") }
+            if !self.cleanSession && self.clientID.isEmpty {
+                throw .invalidConfiguration("a persistent session (cleanSession false) needs a client id")
+            }
+            return (String(host), port, secure)
+        }
+    }
+
+    /// Where the connection stands.
+    public enum ConnectionState: Sendable, Hashable {
+        /// Not started, or stopped by `disconnect()`.
+        case idle
+        /// Connecting or reconnecting (libmosquitto retries with backoff).
+        case connecting
+        /// Connected; `sessionPresent` says whether the broker kept our earlier session.
+        case connected(sessionPresent: Bool)
+    }
+}

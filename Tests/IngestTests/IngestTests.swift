@@ -1,0 +1,126 @@
+import BoilerService
+import Foundation
+import MQTT
+import RingStream
+import Telemetry
+import TestSupport
+import Testing
+
+/// The ingestion worker against the real mosquitto from deploy/local/services.sh, driven by the real
+/// `mosquitto_pub` and `mosquitto_sub` clients.
+@Suite(.enabled(if: TestServices.runMQTT))
+struct IngestTests {
+    @Test func readingsLandInTheStreamWithTheirValues() async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+        try await harness.waitUntilIngesting()
+        try harness.publish(
+            boiler: "b0001",
+            #"{"v":1,"boot":"7f3a","seq":1234,"ts_ms":1764165600010,"water_c":61.25,"return_c":48.5,"room_c":20.9,"outdoor_c":-3.5,"burner_pct":42}"#
+        )
+        #expect(try await harness.eventually { try harness.readings("b0001").count == 1 })
+        #expect(
+            try harness.readings("b0001")
+                == [
+                    TelemetryReading(
+                        boot: BootID("7f3a")!, seq: 1234, timestampMs: 1_764_165_600_010, waterC: 61.25, returnC: 48.5,
+                        roomC: 20.9, outdoorC: -3.5, burnerPct: 42
+                    )
+                ]
+        )
+        let open = harness.pipeline.withWindows { $0.openWindows }.filter { $0.boilerID == BoilerID("b0001") }
+        #expect(open.map(\.accumulator.samples) == [1])
+        try await harness.stop()
+    }
+
+    @Test func batchesExpandIntoOneMessagePerReading() async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+        try await harness.waitUntilIngesting()
+        try harness.publish(
+            boiler: "b0002",
+            #"{"v":1,"boot":"a1","seq":10,"ts_ms":1764165600000,"period_ms":10,"water_c":[60,60.5,61],"burner_pct":[10,20,30]}"#
+        )
+        #expect(try await harness.eventually { try harness.readings("b0002").count == 3 })
+        let readings = try harness.readings("b0002")
+        #expect(readings.map(\.seq) == [10, 11, 12])
+        #expect(readings.map(\.timestampMs) == [1_764_165_600_000, 1_764_165_600_010, 1_764_165_600_020])
+        #expect(readings.map(\.waterC) == [60, 60.5, 61])
+        #expect(readings.map(\.burnerPct) == [10, 20, 30])
+        try await harness.stop()
+    }
+
+    @Test func resentReadingsAreDroppedAndCounted() async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+        try await harness.waitUntilIngesting()
+        let batch = #"{"v":1,"boot":"a1","seq":0,"ts_ms":1764165600000,"period_ms":10,"water_c":[60,61]}"#
+        try harness.publish(boiler: "b0003", batch)
+        // Overlaps the first batch by one reading (seq 1), then one new (seq 2).
+        try harness.publish(boiler: "b0003", #"{"v":1,"boot":"a1","seq":1,"ts_ms":1764165600010,"period_ms":10,"water_c":[61,62]}"#)
+        try harness.publish(boiler: "b0003", batch)
+        #expect(try await harness.eventually { harness.pipeline.statistics.duplicates == 3 })
+        #expect(try harness.readings("b0003").map(\.seq) == [0, 1, 2])
+        let accumulator = harness.pipeline.withWindows { $0.openWindows }.first { $0.boilerID == BoilerID("b0003") }?.accumulator
+        #expect(accumulator?.samples == 3)
+        #expect(accumulator?.duplicates == 3)
+        try await harness.stop()
+    }
+
+    @Test func everyMalformedClassIsRejectedWithItsReasonAndTheWorkerKeepsGoing() async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+        try await harness.waitUntilIngesting()
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("schemas/examples/telemetry")
+        var expected = RejectionCounts()
+        for folder in ["invalid", "refused"] {
+            let path = directory.appendingPathComponent(folder).path
+            for file in try FileManager.default.contentsOfDirectory(atPath: path).sorted() where file.hasSuffix(".json") {
+                guard let reason = RejectionReason(rawValue: String(file.split(separator: "--").first ?? "")) else {
+                    Issue.record("example \(file) does not name a reason")
+                    continue
+                }
+                // The empty example cannot be sent with -f (mosquitto_pub refuses an empty file): send -n instead.
+                if try Data(contentsOf: URL(fileURLWithPath: "\(path)/\(file)")).isEmpty {
+                    let (host, port) = try harness.hostAndPort()
+                    _ = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-t", harness.topic("bad"), "-n"])
+                } else {
+                    try harness.publish(boiler: "bad", file: "\(path)/\(file)")
+                }
+                expected.record(reason)
+            }
+        }
+        // Bad topics and an oversized payload, too.
+        try harness.publish(boiler: "bad.id", #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50}"#)
+        expected.record(.invalidBoilerID)
+        let big = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(harness.prefix).json")
+        try Data(repeating: 0x20, count: 70_000).write(to: big)
+        try harness.publish(boiler: "bad", file: big.path)
+        expected.record(.payloadTooLarge)
+        // ...and the worker still ingests.
+        try harness.publish(boiler: "good", #"{"v":1,"boot":"a","seq":0,"ts_ms":1764165600000,"water_c":50}"#)
+
+        #expect(try await harness.eventually { harness.pipeline.statistics.rejections.total == expected.total })
+        #expect(try await harness.eventually { try harness.readings("good").count == 1 })
+        let counted = harness.pipeline.statistics.rejections
+        for reason in RejectionReason.allCases {
+            #expect(counted[reason] == expected[reason], "\(reason.rawValue)")
+        }
+        #expect(try harness.readings("bad").isEmpty)
+        try await harness.stop()
+    }
+
+    @Test func rejectedPayloadsGoToTheDeadLetterTopicWithTheirReason() async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT(), deadLetters: true)
+        try await harness.waitUntilIngesting()
+        let boiler = "dl\(harness.prefix)"
+        let (host, port) = try harness.hostAndPort()
+        // The real mosquitto_sub waits for one dead letter (started first, given time to subscribe).
+        async let received = Task.detached {
+            try run(["mosquitto_sub", "-h", host, "-p", port, "-t", "boilers/\(boiler)/rejected", "-C", "1", "-W", "15"], timeout: 20)
+        }.value
+        try await Task.sleep(for: .milliseconds(500))
+        try harness.publish(boiler: boiler, #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":999}"#)
+        let output = try await received.output
+        #expect(output.contains(#""reason":"water-out-of-range""#), "\(output)")
+        #expect(output.contains(#""topic":"\#(harness.topic(boiler))""#), "\(output)")
+        try await harness.stop()
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The services that deploy/local/services.sh started, as the tests see them.
+///
+/// A test that needs a service asks for it here. When the service's variable is missing the test is skipped,
+/// and the skip is visible in the output; with `REQUIRE_SERVICES=1` (as in CI) it fails instead.
+public enum TestServices {
+    public static var required: Bool { ProcessInfo.processInfo.environment["REQUIRE_SERVICES"] == "1" }
+    public static var mqttURL: String? { ProcessInfo.processInfo.environment["BOILER_TEST_MQTT_URL"] }
+    public static var databaseURL: String? { ProcessInfo.processInfo.environment["BOILER_TEST_DATABASE_URL"] }
+
+    /// Whether a test needing MQTT should run: when the broker is configured, or when services are required
+    /// (then the test runs and fails on the missing broker).
+    public static var runMQTT: Bool { required || mqttURL != nil }
+    public static var runPostgres: Bool { required || databaseURL != nil }
+
+    /// The broker URL, or a recorded failure saying how to get one.
+    public static func requireMQTT() throws -> String {
+        guard let url = mqttURL else {
+            throw Missing(what: "BOILER_TEST_MQTT_URL (run the tests with deploy/local/test.sh)")
+        }
+        return url
+    }
+
+    public static func requirePostgres() throws -> String {
+        guard let url = databaseURL else {
+            throw Missing(what: "BOILER_TEST_DATABASE_URL (run the tests with deploy/local/test.sh)")
+        }
+        return url
+    }
+
+    /// deploy/local/services.sh, for tests that start their own broker (`BOILER_SERVICES_DIR=... start-mqtt`).
+    public static var servicesScript: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/local/services.sh").path
+    }
+
+    /// Runs a services.sh command with `BOILER_SERVICES_DIR=state`, through the shell (`system`), and returns
+    /// its exit status. Not through Foundation's `Process`: a daemon the script starts (mosquitto -d) would
+    /// inherit the descriptor `Process` watches, and the script would never seem to end.
+    public static func services(_ command: String, state: String) -> Int32 {
+        system("BOILER_SERVICES_DIR='\(state)' '\(servicesScript)' \(command) >/dev/null 2>&1")
+    }
+
+    public struct Missing: Error, CustomStringConvertible {
+        public var what: String
+        public init(what: String) { self.what = what }
+        public var description: String { "required service not configured: \(what)" }
+    }
+}
+
+/// Runs a command-line program to completion and returns its exit status and standard output.
+public func run(_ arguments: [String], timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(10_000) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
