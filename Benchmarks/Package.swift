@@ -35,6 +35,17 @@ let package = Package(
             path: "TelemetryBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Not a package-benchmark suite: the worker and load generator that deploy/bench/ingest.sh drives.
+        .executableTarget(
+            name: "IngestBench",
+            dependencies: [
+                .product(name: "BoilerService", package: mainPackage),
+                .product(name: "MQTT", package: mainPackage),
+                .product(name: "RingStream", package: mainPackage),
+                .product(name: "Telemetry", package: mainPackage),
+            ],
+            path: "IngestBench"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

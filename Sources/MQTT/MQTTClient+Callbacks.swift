@@ -43,7 +43,9 @@ extension MQTTClient {
             MQTTClient.from(userData)?.acknowledge(mid: mid, code: 0)
         }
         mosquitto_publish_callback_set(self.handle) { _, userData, mid in
-            MQTTClient.from(userData)?.acknowledge(mid: mid, code: 0)
+            guard let client = MQTTClient.from(userData) else { return }
+            client.published.wrappingAdd(1, ordering: .relaxed)
+            client.acknowledge(mid: mid, code: 0)
         }
     }
 

@@ -57,6 +57,8 @@ public final class MQTTClient: Sendable {
     let logger: Logger
     /// Messages delivered to the handler.
     let received = Atomic<UInt64>(0)
+    /// Our publishes the broker has acknowledged (QoS 1/2) or that were sent (QoS 0).
+    let published = Atomic<UInt64>(0)
 
     /// Makes a client; nothing is sent until `connect`/`start`. Throws for a configuration libmosquitto refuses.
     public init(
@@ -189,6 +191,9 @@ public final class MQTTClient: Sendable {
 
     /// QoS 1/2 messages waiting for the connection to come back.
     public var offlineMessages: Int { self.state.withLock { $0.offline.count } }
+
+    /// Publishes completed so far: acknowledged by the broker at QoS 1/2, written to the socket at QoS 0.
+    public var messagesPublished: UInt64 { self.published.load(ordering: .relaxed) }
 
     /// Messages delivered to the handler so far.
     public var messagesReceived: UInt64 { self.received.load(ordering: .relaxed) }

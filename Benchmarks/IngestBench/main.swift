@@ -1,0 +1,182 @@
+// The ingestion worker and a load generator, for deploy/bench/ingest.sh (a benchmark, not a test).
+//
+//   IngestBench worker  URL COUNT QOS        ingest until COUNT readings are stored; print one JSON line of figures
+//   IngestBench publish URL BOILERS RATE SECONDS BATCH QOS
+//                                             publish RATE messages/s (BATCH readings each) over BOILERS boilers
+import BoilerService
+import Foundation
+import Logging
+import MQTT
+import RingStream
+import Telemetry
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+        + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("IngestBench: \(message)\n".utf8))
+    exit(2)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else { fail("usage: IngestBench worker URL COUNT QOS | publish URL BOILERS RATE SECONDS BATCH QOS") }
+let url = arguments[2]
+var logger = Logger(label: "ingest-bench")
+logger.logLevel = .error
+
+switch arguments[1] {
+case "worker":
+    guard arguments.count == 5, let expected = UInt64(arguments[3]), let qos = MQTTClient.QoS(rawValue: Int32(arguments[4]) ?? -1)
+    else { fail("usage: IngestBench worker URL COUNT QOS") }
+    let stream: RingStream
+    do {
+        stream = try RingStream(
+            configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 1 << 20, maxBytes: 128 << 20)
+        )
+    } catch {
+        fail("stream: \(error)")
+    }
+    let layout = TopicLayout.default
+    let service: IngestService
+    do {
+        service = try IngestService(
+            configuration: .init(
+                mqtt: .init(url: url, clientID: "ingest-bench-worker", cleanSession: false),
+                subscriptionQoS: qos
+            ),
+            logger: logger
+        ) { _ in IngestPipeline(layout: layout, decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: stream, logger: logger) }
+        try await service.client.connect()
+        try await service.client.subscribe(layout.filter, qos: qos)
+    } catch {
+        fail("connect: \(error)")
+    }
+    print("ready")
+    fflush(nil)
+    // Wait for the first message, then measure until COUNT readings have been stored (or 60 s of silence).
+    while service.pipeline.statistics.messages == 0 { try await Task.sleep(for: .milliseconds(1)) }
+    let cpuStart = cpuSeconds()
+    let wallStart = ContinuousClock.now
+    var last = service.pipeline.statistics
+    var lastChange = ContinuousClock.now
+    while true {
+        let statistics = service.pipeline.statistics
+        let done = statistics.readingsIngested + statistics.duplicates + statistics.rejections.total
+        if done >= expected { break }
+        if statistics != last {
+            last = statistics
+            lastChange = .now
+        } else if ContinuousClock.now - lastChange > .seconds(20) {
+            break
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let elapsed = ContinuousClock.now - wallStart
+    let cpu = cpuSeconds() - cpuStart
+    let statistics = service.pipeline.statistics
+    service.client.disconnect()
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print(
+        #"{"messages":\#(statistics.messages),"readings":\#(statistics.readingsIngested),"duplicates":\#(statistics.duplicates),"rejected":\#(statistics.rejections.total),"seconds":\#(seconds),"cpu_seconds":\#(cpu),"peak_rss_mb":\#(peakRSSMegabytes()),"stream_messages":\#(stream.info().messages)}"#
+    )
+
+case "publish":
+    guard arguments.count == 8, let boilers = Int(arguments[3]), let rate = Double(arguments[4]),
+        let duration = Double(arguments[5]), let batch = Int(arguments[6]),
+        let qos = MQTTClient.QoS(rawValue: Int32(arguments[7]) ?? -1), boilers > 0, rate > 0, batch > 0
+    else { fail("usage: IngestBench publish URL BOILERS RATE SECONDS BATCH QOS") }
+    let client: MQTTClient
+    do {
+        client = try MQTTClient(
+            configuration: .init(url: url, clientID: "ingest-bench-publisher-\(getpid())", maximumInflightMessages: 1_000),
+            logger: logger
+        ) { _ in }
+        try await client.connect()
+    } catch {
+        fail("connect: \(error)")
+    }
+    let topics = (0..<boilers).map { "boilers/b\(String(100_000 + $0))/telemetry" }
+    let total = Int(rate * duration)
+    let start = ContinuousClock.now
+    let startMs = Int64(Date().timeIntervalSince1970 * 1000)
+    var sequence = [Int](repeating: 0, count: boilers)
+    let values = (0..<batch).map { _ in "61.25" }.joined(separator: ",")
+    for index in 0..<total {
+        // Pace: message `index` is due at start + index / rate.
+        let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
+        let now = ContinuousClock.now
+        if due > now { try await Task.sleep(until: due, clock: .continuous) }
+        // libmosquitto walks its whole outgoing queue on every QoS 1 publish: keep the backlog short.
+        while qos != .atMostOnce && UInt64(index) &- client.messagesPublished > 2_000 {
+            try await Task.sleep(for: .microseconds(200))
+        }
+        let boiler = index % boilers
+        let seq = sequence[boiler]
+        sequence[boiler] += batch
+        let ts = startMs + Int64(seq) * 10
+        let payload =
+            batch == 1
+            ? #"{"v":1,"boot":"bench","seq":\#(seq),"ts_ms":\#(ts),"water_c":61.25}"#
+            : #"{"v":1,"boot":"bench","seq":\#(seq),"ts_ms":\#(ts),"period_ms":10,"water_c":[\#(values)]}"#
+        do {
+            try client.publishNow(topics[boiler], payload: Array(payload.utf8), qos: qos)
+        } catch {
+            fail("publish: \(error)")
+        }
+    }
+    let sent = ContinuousClock.now - start
+    // Wait until the broker has acknowledged every message (QoS 1) before disconnecting.
+    let drainDeadline = ContinuousClock.now + .seconds(60)
+    while client.messagesPublished < UInt64(total) && ContinuousClock.now < drainDeadline {
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    try await Task.sleep(for: .milliseconds(200))
+    client.disconnect()
+    let elapsed = ContinuousClock.now - start
+    let sentSeconds = Double(sent.components.seconds) + Double(sent.components.attoseconds) / 1e18
+    print(#"{"published":\#(total),"acknowledged":\#(client.messagesPublished),"send_seconds":\#(sentSeconds),"seconds":\#(Double(elapsed.components.seconds))}"#)
+
+case "bare":
+    // The MQTT client alone (handler counts and returns): the floor under the worker's cost.
+    guard arguments.count == 5, let expected = UInt64(arguments[3]), let qos = MQTTClient.QoS(rawValue: Int32(arguments[4]) ?? -1)
+    else { fail("usage: IngestBench bare URL COUNT QOS") }
+    let client: MQTTClient
+    do {
+        client = try MQTTClient(configuration: .init(url: url, clientID: "ingest-bench-bare", cleanSession: false), logger: logger) { _ in }
+        try await client.connect()
+        try await client.subscribe("boilers/+/telemetry", qos: qos)
+    } catch {
+        fail("connect: \(error)")
+    }
+    print("ready")
+    fflush(nil)
+    while client.messagesReceived == 0 { try await Task.sleep(for: .milliseconds(1)) }
+    let cpuStart = cpuSeconds()
+    var last = client.messagesReceived
+    var lastChange = ContinuousClock.now
+    while client.messagesReceived < expected {
+        if client.messagesReceived != last {
+            last = client.messagesReceived
+            lastChange = .now
+        } else if ContinuousClock.now - lastChange > .seconds(20) {
+            break
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let cpu = cpuSeconds() - cpuStart
+    client.disconnect()
+    print(#"{"messages":\#(client.messagesReceived),"readings":0,"duplicates":0,"rejected":0,"seconds":0,"cpu_seconds":\#(cpu),"peak_rss_mb":\#(peakRSSMegabytes()),"stream_messages":0}"#)
+
+default:
+    fail("unknown command \(arguments[1])")
+}
