@@ -19,11 +19,13 @@ let package = Package(
         .library(name: "RingStream", targets: ["RingStream"]),
         .library(name: "Telemetry", targets: ["Telemetry"]),
         .library(name: "MQTT", targets: ["MQTT"]),
+        .library(name: "SnapshotStore", targets: ["SnapshotStore"]),
         .library(name: "BoilerService", targets: ["BoilerService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The in-memory stream engine: standard library and Synchronization only.
@@ -61,6 +63,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // PostgreSQL: migrations (schemas/sql, embedded), snapshots, checkpoints, decisions.
+        .target(
+            name: "SnapshotStore",
+            dependencies: [
+                "Telemetry",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Migrations/001_initial.sql")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SnapshotStoreTests",
+            dependencies: [
+                "SnapshotStore",
+                "Telemetry",
+                "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wiring: the services (ingestion so far) that boilerd runs in one ServiceGroup.
         .target(
             name: "BoilerService",
@@ -68,6 +92,7 @@ let package = Package(
                 "RingStream",
                 "Telemetry",
                 "MQTT",
+                "SnapshotStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -88,6 +88,13 @@ struct BoilerWindows: Sendable {
         }
     }
 
+    /// Hours before `end` are closed (already written): drop any window for them and count their readings late.
+    mutating func markClosed(through end: Int64) {
+        guard end > self.closedThroughMs else { return }
+        self.closedThroughMs = end
+        self.open.removeAll { $0.hourEndMs <= end }
+    }
+
     mutating func restore(_ accumulator: HourlyAccumulator) {
         if let index = self.open.firstIndex(where: { $0.hourStartMs == accumulator.hourStartMs }) {
             var merged = accumulator

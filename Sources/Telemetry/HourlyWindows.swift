@@ -170,10 +170,15 @@ public struct HourlyWindows: Sendable {
         for id in forgotten { self.boilers.removeValue(forKey: id) }
     }
 
-    /// The snapshots of the windows closed since the last call, in closing order.
-    public mutating func drainClosed() -> [HourlySnapshot] {
-        let result = self.closed
-        self.closed.removeAll(keepingCapacity: true)
+    /// How many closed snapshots wait to be drained.
+    public var closedCount: Int { self.closed.count }
+
+    /// The snapshots of the windows closed since the last call, in closing order: at most `maximum` of them
+    /// (the rest stay for the next call, so a full downstream queue never makes anything drop).
+    public mutating func drainClosed(maximum: Int = .max) -> [HourlySnapshot] {
+        let count = Swift.min(Swift.max(maximum, 0), self.closed.count)
+        let result = Array(self.closed.prefix(count))
+        self.closed.removeFirst(count)
         for snapshot in result {
             if (self.latestSnapshots[snapshot.boilerID]?.hourStartMs ?? .min) < snapshot.hourStartMs {
                 self.latestSnapshots[snapshot.boilerID] = snapshot
@@ -199,6 +204,19 @@ public struct HourlyWindows: Sendable {
 
     /// How many boilers are tracked.
     public var boilerCount: Int { self.boilers.count }
+
+    /// Remembers a snapshot already written (at start-up, from the store): it becomes the boiler's latest, and
+    /// readings for its hour or earlier count as late instead of opening the hour again.
+    public mutating func restoreClosed(_ snapshot: HourlySnapshot, wallMs: Int64) {
+        if (self.latestSnapshots[snapshot.boilerID]?.hourStartMs ?? .min) < snapshot.hourStartMs {
+            self.latestSnapshots[snapshot.boilerID] = snapshot
+        }
+        let end = snapshot.hourStartMs + hourMs
+        self.boilers[
+            snapshot.boilerID,
+            default: BoilerWindows(firstTimestampMs: end, periodMs: self.configuration.defaultPeriodMs, wallMs: wallMs)
+        ].markClosed(through: end)
+    }
 
     /// Resumes a window from a checkpoint, merging with anything already accumulated for that hour.
     public mutating func restore(boilerID: BoilerID, accumulator: HourlyAccumulator, wallMs: Int64) {
