@@ -103,7 +103,9 @@ let package = Package(
             name: "IngestTests",
             dependencies: [
                 "BoilerService",
+                "SnapshotStore",
                 "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "MQTT",
                 "RingStream",
                 "Telemetry",

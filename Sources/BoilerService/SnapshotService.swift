@@ -26,19 +26,24 @@ public final class SnapshotService: Service, Sendable {
         /// Backoff between failed writes: first delay and cap. Default 0.5 s and 30 s.
         public var retryDelayMs: Int64
         public var retryDelayMaximumMs: Int64
+        /// How long one PostgreSQL call may take before it counts as failed (the pool would otherwise queue it
+        /// while PostgreSQL is away). Default 5 s.
+        public var statementTimeout: Duration
 
         public init(
             tickInterval: Duration = .seconds(1),
             checkpointIntervalMs: Int64 = 5_000,
             maximumPending: Int = 100_000,
             retryDelayMs: Int64 = 500,
-            retryDelayMaximumMs: Int64 = 30_000
+            retryDelayMaximumMs: Int64 = 30_000,
+            statementTimeout: Duration = .seconds(5)
         ) {
             self.tickInterval = tickInterval
             self.checkpointIntervalMs = checkpointIntervalMs
             self.maximumPending = maximumPending
             self.retryDelayMs = retryDelayMs
             self.retryDelayMaximumMs = retryDelayMaximumMs
+            self.statementTimeout = statementTimeout
         }
     }
 
@@ -169,7 +174,7 @@ public final class SnapshotService: Service, Sendable {
         var done = 0
         for snapshot in batch {
             do {
-                let inserted = try await self.store.write(snapshot)
+                let inserted = try await self.withTimeout { try await self.store.write(snapshot) }
                 done += 1
                 self.state.withLock {
                     if inserted { $0.statistics.written &+= 1 } else { $0.statistics.alreadyPresent &+= 1 }
@@ -181,7 +186,7 @@ public final class SnapshotService: Service, Sendable {
         }
         if failure == nil && !late.isEmpty {
             do {
-                try await self.store.addLate(late)
+                _ = try await self.withTimeout { try await self.store.addLate(late) }
                 self.state.withLock {
                     $0.pendingLate.removeFirst(min(late.count, $0.pendingLate.count))
                     $0.statistics.lateApplied &+= late.reduce(0) { $0 + $1.count }
@@ -217,7 +222,7 @@ public final class SnapshotService: Service, Sendable {
 
     private func checkpoint(_ open: [(boilerID: BoilerID, accumulator: HourlyAccumulator)], now: Int64) async {
         do {
-            try await self.store.saveCheckpoints(open)
+            try await self.withTimeout { try await self.store.saveCheckpoints(open) }
             self.state.withLock {
                 $0.lastCheckpointMs = now
                 $0.statistics.checkpointFlushes &+= 1
@@ -225,6 +230,23 @@ public final class SnapshotService: Service, Sendable {
         } catch {
             self.state.withLock { $0.statistics.checkpointFailures &+= 1 }
             self.logger.warning("checkpoint failed; retrying next interval", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Runs one store call, failing it after `statementTimeout` (the call is cancelled).
+    private func withTimeout<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        let timeout = self.configuration.statementTimeout
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw SnapshotStoreError("PostgreSQL did not answer within \(timeout)")
+            }
+            return result
         }
     }
 

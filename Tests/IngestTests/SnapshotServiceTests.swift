@@ -1,0 +1,107 @@
+import BoilerService
+import Foundation
+import Logging
+import PostgresNIO
+import RingStream
+import SnapshotStore
+import Synchronization
+import Telemetry
+import TestSupport
+import Testing
+
+/// The snapshotter against its own PostgreSQL (started by services.sh in a private state folder, so stopping it
+/// disturbs no other test): PostgreSQL stopped mid-run and started again loses and duplicates nothing.
+@Suite(.enabled(if: TestServices.runPostgres))
+struct SnapshotServiceTests {
+    /// 2025-11-26T14:00:00Z.
+    static let hour0: Int64 = 1_764_165_600_000
+
+    final class Clock: Sendable {
+        let ms = Atomic<Int64>(SnapshotServiceTests.hour0)
+        var wall: WallClock { WallClock { self.ms.load(ordering: .relaxed) } }
+        func advance(_ delta: Int64) { self.ms.wrappingAdd(delta, ordering: .relaxed) }
+    }
+
+    func feed(_ pipeline: IngestPipeline, boiler: String, seq: Int, firstMs: Int64, values: [Double]) {
+        var topic = "boilers/\(boiler)/telemetry"
+        var payload = #"{"v":1,"boot":"a","seq":\#(seq),"ts_ms":\#(firstMs),"period_ms":10,"water_c":[\#(values.map { "\($0)" }.joined(separator: ","))]}"#
+        topic.withUTF8 { topicBytes in payload.withUTF8 { pipeline.handle(topic: topicBytes, payload: $0) } }
+    }
+
+    @Test func postgresStoppedAndRestartedLosesAndDuplicatesNothing() async throws {
+        _ = try TestServices.requirePostgres()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("pg-restart-\(UInt32.random(in: 0...UInt32.max))").path
+        #expect(TestServices.services("start-postgres", state: state) == 0)
+        defer { _ = TestServices.services("stop", state: state) }
+        let port = try String(contentsOfFile: "\(state)/pg_port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        var logger = Logger(label: "snapshot-service-test")
+        logger.logLevel = .error
+        let client = PostgresClient(configuration: try SnapshotStore.configuration(url: "postgres://boiler:boiler@127.0.0.1:\(port)/boiler"))
+        let clientTask = Task { await client.run() }
+        defer { clientTask.cancel() }
+        let store = SnapshotStore(client: client, logger: logger)
+        try await store.migrate()
+
+        let clock = Clock()
+        let telemetry = try RingStream(configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 100_000, maxBytes: 16 << 20))
+        let snapshots = try RingStream(configuration: .init(name: "SNAPSHOTS", subjects: ["boiler.*.hourly-snapshot"], maxMessages: 10_000, maxBytes: 16 << 20))
+        let pipeline = IngestPipeline(
+            decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)),
+            stream: telemetry,
+            clock: clock.wall,
+            logger: logger
+        )
+        let service = SnapshotService(
+            configuration: .init(retryDelayMs: 100, retryDelayMaximumMs: 400, statementTimeout: .seconds(1)),
+            store: store,
+            pipeline: pipeline,
+            snapshotStream: snapshots,
+            clock: clock.wall,
+            logger: logger
+        )
+        let boilers = ["b1", "b2", "b3"]
+        for boiler in boilers { self.feed(pipeline, boiler: boiler, seq: 0, firstMs: Self.hour0, values: [60, 61, 62]) }
+        await service.tick()
+        #expect(service.statistics.checkpointFlushes == 1)
+
+        // PostgreSQL goes away; the hour closes meanwhile (each boiler's watermark passes it).
+        #expect(TestServices.services("stop-postgres", state: state) == 0)
+        for boiler in boilers { self.feed(pipeline, boiler: boiler, seq: 3, firstMs: Self.hour0 + hourMs + 6_000, values: [63]) }
+        clock.advance(1_000)
+        await service.tick()
+        #expect(service.statistics.pending == 3)
+        #expect(service.statistics.writeFailures >= 1)
+        #expect(!service.isReady)
+        // Ingestion goes on, and late readings for the pending hour are kept with it.
+        self.feed(pipeline, boiler: "b1", seq: 4, firstMs: Self.hour0 + hourMs + 7_000, values: [64])
+        self.feed(pipeline, boiler: "b1", seq: 100, firstMs: Self.hour0 + 1_000, values: [99, 99])
+        #expect(pipeline.statistics.readingsIngested == 3 * 3 + 3 + 1 + 2)
+        for _ in 0..<3 {
+            clock.advance(1_000)
+            await service.tick()
+        }
+        #expect(service.statistics.pending == 3)
+
+        #expect(TestServices.services("start-postgres", state: state) == 0)
+        // PostgresNIO's pool reconnects with its own backoff (100 ms x 1.25^n, at most 60 s): wait for it.
+        let deadline = ContinuousClock.now + .seconds(90)
+        while service.statistics.pending > 0 && ContinuousClock.now < deadline {
+            clock.advance(1_000)
+            await service.tick()
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(service.statistics.pending == 0)
+        #expect(service.isReady)
+        #expect(service.statistics.written == 3)
+        let rows = try await store.latestSnapshots()
+        #expect(rows.map(\.boilerID.rawValue).sorted() == boilers)
+        #expect(rows.allSatisfy { $0.hourStartMs == Self.hour0 && $0.samples == 3 && $0.meanC == 61 })
+        #expect(rows.first { $0.boilerID.rawValue == "b1" }?.lateSamples == 2)
+        // Ticking on writes nothing twice; each boiler-hour is in the snapshot stream once.
+        clock.advance(1_000)
+        await service.tick()
+        #expect(service.statistics.written == 3 && service.statistics.alreadyPresent == 0)
+        #expect(snapshots.info().messages == 3)
+        for boiler in boilers { #expect(snapshots.lastSequence(subject: "boiler.\(boiler).hourly-snapshot") > 0) }
+    }
+}
