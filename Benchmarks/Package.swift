@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: "../"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -40,6 +41,8 @@ let package = Package(
             name: "IngestBench",
             dependencies: [
                 .product(name: "BoilerService", package: mainPackage),
+                .product(name: "SnapshotStore", package: mainPackage),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "MQTT", package: mainPackage),
                 .product(name: "RingStream", package: mainPackage),
                 .product(name: "Telemetry", package: mainPackage),

@@ -7,7 +7,9 @@ import BoilerService
 import Foundation
 import Logging
 import MQTT
+import PostgresNIO
 import RingStream
+import SnapshotStore
 import Telemetry
 
 func cpuSeconds() -> Double {
@@ -176,6 +178,55 @@ case "bare":
     let cpu = cpuSeconds() - cpuStart
     client.disconnect()
     print(#"{"messages":\#(client.messagesReceived),"readings":0,"duplicates":0,"rejected":0,"seconds":0,"cpu_seconds":\#(cpu),"peak_rss_mb":\#(peakRSSMegabytes()),"stream_messages":0}"#)
+
+case "checkpoints":
+    // Side by side, alternating: a SELECT 1 round trip, and one flush of 1,000 boilers' checkpoints.
+    guard arguments.count == 4, let rounds = Int(arguments[3]) else { fail("usage: IngestBench checkpoints DATABASE_URL ROUNDS") }
+    let configuration: PostgresClient.Configuration
+    do { configuration = try SnapshotStore.configuration(url: url) } catch { fail("\(error)") }
+    let client = PostgresClient(configuration: configuration)
+    let clientTask = Task { await client.run() }
+    let store = SnapshotStore(client: client, logger: logger)
+    do {
+        try await store.migrate()
+        let hour: Int64 = 1_764_165_600_000
+        var windows = HourlyWindows()
+        let decoder = TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4))
+        for index in 0..<1_000 {
+            let id = BoilerID("b\(100_000 + index)") ?? { fail("id") }()
+            let json = #"{"v":1,"boot":"a","seq":0,"ts_ms":\#(hour),"period_ms":10,"water_c":[60,61,62,63,64,65,66,67,68,69]}"#
+            _ = windows.add(try decoder.decode(Array(json.utf8), boilerID: id, nowMs: 0), wallMs: hour)
+        }
+        let open = windows.openWindows
+        func time(_ body: () async throws -> Void) async rethrows -> Double {
+            let start = ContinuousClock.now
+            try await body()
+            let elapsed = ContinuousClock.now - start
+            return Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+        }
+        var selects: [Double] = []
+        var flushes: [Double] = []
+        for round in 0..<(rounds + 5) {
+            let select = try await time { try await client.query("SELECT 1", logger: logger) }
+            let flush = try await time { try await store.saveCheckpoints(open) }
+            if round >= 5 {  // the first rounds warm the pool and the plan cache
+                selects.append(select)
+                flushes.append(flush)
+            }
+        }
+        func percentile(_ values: [Double], _ p: Double) -> Double {
+            let sorted = values.sorted()
+            return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+        }
+        let selectP50 = percentile(selects, 0.5)
+        let flushP50 = percentile(flushes, 0.5)
+        print(
+            #"{"rounds":\#(rounds),"select1_p50_us":\#(Int(selectP50)),"select1_p90_us":\#(Int(percentile(selects, 0.9))),"flush1000_p50_us":\#(Int(flushP50)),"flush1000_p90_us":\#(Int(percentile(flushes, 0.9))),"ratio_p50":\#((flushP50 / selectP50 * 100).rounded() / 100)}"#
+        )
+    } catch {
+        fail("checkpoints: \(String(reflecting: error))")
+    }
+    clientTask.cancel()
 
 default:
     fail("unknown command \(arguments[1])")
