@@ -187,8 +187,15 @@ public struct HourlyWindows: Sendable {
         return result
     }
 
-    /// Late readings counted since the last call, per boiler and hour.
+    /// Late readings counted since the last call, per boiler and hour. Counts for a closed hour whose snapshot
+    /// has not been drained yet go into that snapshot's `lateSamples` instead.
     public mutating func drainLate() -> [LateReadings] {
+        if !self.late.isEmpty && !self.closed.isEmpty {
+            for index in self.closed.indices {
+                let key = LateKey(boilerID: self.closed[index].boilerID, hourStartMs: self.closed[index].hourStartMs)
+                if let count = self.late.removeValue(forKey: key) { self.closed[index].lateSamples &+= count }
+            }
+        }
         let result = self.late.map { LateReadings(boilerID: $0.key.boilerID, hourStartMs: $0.key.hourStartMs, count: $0.value) }
         self.late.removeAll(keepingCapacity: true)
         return result.sorted { ($0.boilerID, $0.hourStartMs) < ($1.boilerID, $1.hourStartMs) }

@@ -24,7 +24,8 @@ final class IngestHarness: Sendable {
         clientID: String = "ingest-test-\(UInt32.random(in: 0...UInt32.max))",
         cleanSession: Bool = true,
         deadLetters: Bool = false,
-        reconnectMaximumSeconds: UInt32 = 2
+        reconnectMaximumSeconds: UInt32 = 2,
+        protocolVersion: MQTTClient.ProtocolVersion = .v311
     ) throws {
         self.prefix = "t\(UInt32.random(in: 0...UInt32.max))"
         self.mqttURL = mqttURL
@@ -46,6 +47,7 @@ final class IngestHarness: Sendable {
                     url: mqttURL,
                     clientID: clientID,
                     cleanSession: cleanSession,
+                    protocolVersion: protocolVersion,
                     reconnectDelaySeconds: 1,
                     reconnectDelayMaximumSeconds: reconnectMaximumSeconds
                 ),

@@ -32,6 +32,19 @@ struct IngestTests {
         try await harness.stop()
     }
 
+    @Test func ingestsOverMQTTVersion5WithAPersistentSession() async throws {
+        let harness = try IngestHarness(
+            mqttURL: try TestServices.requireMQTT(),
+            clientID: "ingest-v5-\(UInt32.random(in: 0...UInt32.max))",
+            cleanSession: false,
+            protocolVersion: .v5
+        )
+        try await harness.waitUntilIngesting()
+        try harness.publish(boiler: "b0005", #"{"v":1,"boot":"v5","seq":7,"ts_ms":1764165600000,"water_c":55.5}"#)
+        #expect(try await harness.eventually { try harness.readings("b0005").map(\.waterC) == [55.5] })
+        try await harness.stop()
+    }
+
     @Test func batchesExpandIntoOneMessagePerReading() async throws {
         let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
         try await harness.waitUntilIngesting()
@@ -113,12 +126,10 @@ struct IngestTests {
         let boiler = "dl\(harness.prefix)"
         let (host, port) = try harness.hostAndPort()
         // The real mosquitto_sub waits for one dead letter (started first, given time to subscribe).
-        async let received = Task.detached {
-            try run(["mosquitto_sub", "-h", host, "-p", port, "-t", "boilers/\(boiler)/rejected", "-C", "1", "-W", "15"], timeout: 20)
-        }.value
+        let subscriber = try ChildProcess(["mosquitto_sub", "-h", host, "-p", port, "-t", "boilers/\(boiler)/rejected", "-C", "1"])
         try await Task.sleep(for: .milliseconds(500))
         try harness.publish(boiler: boiler, #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":999}"#)
-        let output = try await received.output
+        let output = await subscriber.wait(timeout: .seconds(15)).output
         #expect(output.contains(#""reason":"water-out-of-range""#), "\(output)")
         #expect(output.contains(#""topic":"\#(harness.topic(boiler))""#), "\(output)")
         try await harness.stop()

@@ -52,19 +52,44 @@ public enum TestServices {
     }
 }
 
-/// Runs a command-line program to completion and returns its exit status and standard output.
+/// Runs a command-line program to completion and returns its exit status and standard output. For short
+/// commands (it blocks its thread): a program still running after `timeout` is killed with SIGKILL, because
+/// programs started from Swift's worker threads inherit their blocked signals, so SIGTERM and SIGALRM
+/// (mosquitto_sub's `-W`) never reach them.
 public func run(_ arguments: [String], timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
+    let child = try ChildProcess(arguments)
     let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    while child.process.isRunning && Date() < deadline { usleep(10_000) }
+    return child.finish()
+}
+
+/// A program running beside a test, waited for without blocking a Swift concurrency thread.
+public final class ChildProcess: @unchecked Sendable {
+    public let process = Process()
+    private let pipe = Pipe()
+
+    public init(_ arguments: [String]) throws {
+        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        self.process.arguments = arguments
+        self.process.standardOutput = self.pipe
+        self.process.standardError = FileHandle.nullDevice
+        try self.process.run()
+    }
+
+    /// Waits (asynchronously) for the program to end, killing it after `timeout`; returns status and output.
+    public func wait(timeout: Duration) async -> (status: Int32, output: String) {
+        let deadline = ContinuousClock.now + timeout
+        while self.process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return self.finish()
+    }
+
+    /// Kills the program if it still runs, and collects its status and output.
+    public func finish() -> (status: Int32, output: String) {
+        if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+        self.process.waitUntilExit()
+        let data = self.pipe.fileHandleForReading.readDataToEndOfFile()
+        return (self.process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
 }
