@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Telemetry", targets: ["Telemetry"]),
         .library(name: "MQTT", targets: ["MQTT"]),
         .library(name: "SnapshotStore", targets: ["SnapshotStore"]),
+        .library(name: "HeatingControl", targets: ["HeatingControl"]),
         .library(name: "BoilerService", targets: ["BoilerService"]),
     ],
     dependencies: [
@@ -61,6 +62,17 @@ let package = Package(
                 "CMosquitto",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The control law, trust gate and safety envelope: pure.
+        .target(
+            name: "HeatingControl",
+            dependencies: ["Telemetry"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HeatingControlTests",
+            dependencies: ["HeatingControl", "Telemetry"],
             swiftSettings: swiftSettings
         ),
         // PostgreSQL: migrations (schemas/sql, embedded), snapshots, checkpoints, decisions.
