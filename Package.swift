@@ -105,6 +105,7 @@ let package = Package(
                 "Telemetry",
                 "MQTT",
                 "SnapshotStore",
+                "HeatingControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -115,6 +116,7 @@ let package = Package(
             name: "IngestTests",
             dependencies: [
                 "BoilerService",
+                "HeatingControl",
                 "SnapshotStore",
                 "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
