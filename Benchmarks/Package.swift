@@ -42,6 +42,7 @@ let package = Package(
             dependencies: [
                 .product(name: "BoilerService", package: mainPackage),
                 .product(name: "SnapshotStore", package: mainPackage),
+                .product(name: "HeatingControl", package: mainPackage),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "MQTT", package: mainPackage),
                 .product(name: "RingStream", package: mainPackage),

@@ -5,6 +5,7 @@
 //                                             publish RATE messages/s (BATCH readings each) over BOILERS boilers
 import BoilerService
 import Foundation
+import HeatingControl
 import Logging
 import MQTT
 import PostgresNIO
@@ -227,6 +228,46 @@ case "checkpoints":
         fail("checkpoints: \(String(reflecting: error))")
     }
     clientTask.cancel()
+
+case "control":
+    // One controller tick for N boilers (stream reads, decisions, decision stream), CPU per tick; no I/O.
+    guard arguments.count == 4, let boilers = Int(arguments[2]), let ticks = Int(arguments[3]) else {
+        fail("usage: IngestBench control BOILERS TICKS")
+    }
+    let hour: Int64 = 1_764_165_600_000
+    do {
+        let telemetry = try RingStream(configuration: .init(name: "T", subjects: ["boiler.*.telemetry"], maxMessages: 1 << 20, maxBytes: 128 << 20, maxSubjects: boilers * 2))
+        let decisions = try RingStream(configuration: .init(name: "D", subjects: ["boiler.*.setpoint"], maxMessages: 1 << 20, maxBytes: 256 << 20, maxSubjects: boilers * 2))
+        let pipeline = IngestPipeline(decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: telemetry, logger: logger)
+        for index in 0..<boilers {
+            var topic = "boilers/b\(100_000 + index)/telemetry"
+            for (seq, ts, value) in [(0, hour, 60.0), (1, hour + hourMs + 6_000, 61.0 + Double(index % 5))] {
+                var payload = #"{"v":1,"boot":"a","seq":\#(seq),"ts_ms":\#(ts),"water_c":\#(value)}"#
+                topic.withUTF8 { t in payload.withUTF8 { pipeline.handle(topic: t, payload: $0) } }
+            }
+        }
+        _ = pipeline.withWindows { windows in
+            windows.advance(wallMs: hour)
+            return windows.drainClosed()
+        }
+        let controller = ControlService(
+            policy: DefaultControlPolicy(trust: TrustPolicy(maximumReadingAgeMs: .max / 4, minimumCoverage: 0)),
+            telemetry: telemetry, decisions: decisions, pipeline: pipeline, store: nil, mqtt: nil, logger: logger
+        )
+        var samples: [Double] = []
+        var commands = 0
+        for tick in 0..<(ticks + 2) {
+            let start = cpuSeconds()
+            let made = try await controller.tick(at: hour + hourMs + 60_000 * Int64(tick + 1))
+            let cpu = cpuSeconds() - start
+            commands += made.filter(\.sendCommand).count
+            if tick >= 2 { samples.append(cpu * 1_000) }  // the first ticks warm caches and dictionaries
+        }
+        samples.sort()
+        print(#"{"boilers":\#(boilers),"ticks":\#(ticks),"cpu_ms_p50":\#(samples[samples.count / 2]),"cpu_ms_max":\#(samples.last ?? 0),"commands":\#(commands)}"#)
+    } catch {
+        fail("control: \(error)")
+    }
 
 default:
     fail("unknown command \(arguments[1])")
