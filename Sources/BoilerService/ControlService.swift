@@ -47,6 +47,8 @@ public final class ControlService: Service, Sendable {
         var lastCommandAtMs: Int64?
         /// The decision stream's sequence of this controller's previous decision for the boiler (0: none).
         var lastDecisionSequence: UInt64 = 0
+        /// `boiler.{id}.setpoint`, made once.
+        var decisionSubject: String? = nil
     }
 
     struct State {
@@ -121,18 +123,20 @@ public final class ControlService: Service, Sendable {
         let fleetTime = self.fleetEventTime() ?? tickAtMs
         let snapshots = self.pipeline.withWindows { $0.latestSnapshots }
         let memory = self.state.withLock { $0.boilers }
-        // Every boiler seen: in the stream, with a snapshot, or decided for before.
-        var boilers = Set(snapshots.keys).union(memory.keys)
-        for subject in ((try? self.telemetry.subjects(matching: "boiler.*.telemetry")) ?? [:]).keys {
-            let tokens = subject.split(separator: ".")
-            if tokens.count == 3, let boilerID = BoilerID(String(tokens[1])) { boilers.insert(boilerID) }
+        // Every boiler seen: ingested (with its subject, made once by the pipeline), with a snapshot, or decided
+        // for before.
+        var boilers = self.pipeline.telemetrySubjects
+        for boilerID in snapshots.keys where boilers[boilerID] == nil {
+            boilers[boilerID] = "boiler.\(boilerID.rawValue).telemetry"
+        }
+        for boilerID in memory.keys where boilers[boilerID] == nil {
+            boilers[boilerID] = "boiler.\(boilerID.rawValue).telemetry"
         }
         var made: [Decision] = []
         made.reserveCapacity(boilers.count)
         var commands: [(topic: String, payload: [UInt8])] = []
         var updated = memory
-        for boilerID in boilers.sorted() {
-            let subject = "boiler.\(boilerID.rawValue).telemetry"
+        for (boilerID, subject) in boilers {
             let reading = try? self.telemetry.withLastMessage(subject: subject) { message in
                 TelemetryReading(record: message.payload)
             }
@@ -149,7 +153,7 @@ public final class ControlService: Service, Sendable {
             )
             var decision = self.policy.decide(input)
             // The decision stream: the previous decision of this controller must still be the last one.
-            let decisionSubject = "boiler.\(boilerID.rawValue).setpoint"
+            let decisionSubject = previous.decisionSubject ?? "boiler.\(boilerID.rawValue).setpoint"
             var id = MessageID()
             id.append(decision.decisionID)
             do throws(StreamError) {
@@ -161,6 +165,7 @@ public final class ControlService: Service, Sendable {
                 )
                 var next = previous
                 next.lastDecisionSequence = ack.sequence
+                next.decisionSubject = decisionSubject
                 if decision.trusted, decision.sendCommand, !ack.duplicate, let setpoint = decision.roomSetpointC {
                     next.setpointC = setpoint
                     next.lastCommandAtMs = tickAtMs

@@ -199,6 +199,9 @@ public final class IngestPipeline: Sendable {
         }
     }
 
+    /// Every boiler ingested so far, with its telemetry subject (a copy-on-write snapshot of the pipeline's cache).
+    public var telemetrySubjects: [BoilerID: String] { self.state.withLock { $0.subjects } }
+
     /// The counts so far.
     public var statistics: Statistics { self.state.withLock { $0.statistics } }
 
