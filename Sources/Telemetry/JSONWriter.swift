@@ -4,12 +4,17 @@ public struct JSONWriter: Sendable {
     private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var isFirst = true
 
-    public init() {}
+    public init() {
+        self.bytes.reserveCapacity(256)
+    }
 
     private mutating func key(_ name: String) {
         if !self.isFirst { self.bytes.append(UInt8(ascii: ",")) }
         self.isFirst = false
-        self.appendString(name)
+        // Field names are plain ASCII written in code: no escaping needed.
+        self.bytes.append(UInt8(ascii: "\""))
+        self.bytes.append(contentsOf: name.utf8)
+        self.bytes.append(UInt8(ascii: "\""))
         self.bytes.append(UInt8(ascii: ":"))
     }
 
@@ -67,6 +72,9 @@ public struct JSONWriter: Sendable {
         self.bytes.append(contentsOf: json)
     }
 
-    /// The finished object.
-    public func finish() -> [UInt8] { self.bytes + [UInt8(ascii: "}")] }
+    /// The finished object (the writer is done with after this).
+    public mutating func finish() -> [UInt8] {
+        self.bytes.append(UInt8(ascii: "}"))
+        return self.bytes
+    }
 }
