@@ -132,10 +132,11 @@ public final class ControlService: Service, Sendable {
         for boilerID in memory.keys where boilers[boilerID] == nil {
             boilers[boilerID] = "boiler.\(boilerID.rawValue).telemetry"
         }
+        // Decide for every boiler first (reads only), then publish all decisions under one stream lock.
         var made: [Decision] = []
+        var previousStates: [BoilerState] = []
         made.reserveCapacity(boilers.count)
-        var commands: [(topic: String, payload: [UInt8])] = []
-        var updated = memory
+        previousStates.reserveCapacity(boilers.count)
         for (boilerID, subject) in boilers {
             let reading = try? self.telemetry.withLastMessage(subject: subject) { message in
                 TelemetryReading(record: message.payload)
@@ -151,21 +152,39 @@ public final class ControlService: Service, Sendable {
                 previousSetpointC: previous.setpointC,
                 lastCommandAtMs: previous.lastCommandAtMs
             )
-            var decision = self.policy.decide(input)
-            // The decision stream: the previous decision of this controller must still be the last one.
-            let decisionSubject = previous.decisionSubject ?? "boiler.\(boilerID.rawValue).setpoint"
-            var id = MessageID()
-            id.append(decision.decisionID)
-            do throws(StreamError) {
-                let ack = try self.decisions.publish(
-                    subject: decisionSubject,
-                    payload: self.encode(decision),
-                    options: PublishOptions(messageID: id, expectedLastSubjectSequence: previous.lastDecisionSequence),
-                    now: StreamInstant(millisecondsSinceEpoch: self.clock.nowMs())
-                )
-                var next = previous
+            made.append(self.policy.decide(input))
+            previousStates.append(previous)
+        }
+        // The decision stream: this controller's previous decision must still be each boiler's last one.
+        let now = StreamInstant(millisecondsSinceEpoch: self.clock.nowMs())
+        var outcomes = [Result<PublishAck, StreamError>](repeating: .failure(.init(code: .noMessageFound, description: "")), count: made.count)
+        var subjects = [String](repeating: "", count: made.count)
+        _ = try? self.decisions.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) -> Void in
+            for index in made.indices {
+                let decision = made[index]
+                let subject = previousStates[index].decisionSubject ?? "boiler.\(decision.boilerID.rawValue).setpoint"
+                subjects[index] = subject
+                var id = MessageID()
+                id.append(decision.decisionID)
+                let payload = self.encode(decision)
+                let options = PublishOptions(messageID: id, expectedLastSubjectSequence: previousStates[index].lastDecisionSequence)
+                outcomes[index] = payload.withUnsafeBytes { bytes in
+                    Result { () throws(StreamError) in
+                        try publisher.publish(subject: subject, payload: bytes, options: options, now: now)
+                    }
+                }
+            }
+        }
+        var commands: [(topic: String, payload: [UInt8])] = []
+        var updated = memory
+        for index in made.indices {
+            let boilerID = made[index].boilerID
+            switch outcomes[index] {
+            case .success(let ack):
+                var next = previousStates[index]
                 next.lastDecisionSequence = ack.sequence
-                next.decisionSubject = decisionSubject
+                next.decisionSubject = subjects[index]
+                let decision = made[index]
                 if decision.trusted, decision.sendCommand, !ack.duplicate, let setpoint = decision.roomSetpointC {
                     next.setpointC = setpoint
                     next.lastCommandAtMs = tickAtMs
@@ -178,19 +197,18 @@ public final class ControlService: Service, Sendable {
                     )
                     commands.append(("boilers/\(boilerID.rawValue)/setpoint", command.encoded()))
                 } else {
-                    decision.sendCommand = false
+                    made[index].sendCommand = false
                 }
                 updated[boilerID] = next
-            } catch {
+            case .failure(let error):
                 // Another controller decided for this boiler since our last decision: send nothing.
-                decision.sendCommand = false
+                made[index].sendCommand = false
                 self.state.withLock { $0.refused &+= 1 }
                 self.logger.warning(
                     "decision refused by the decision stream; another controller is active for this boiler",
                     metadata: ["boiler.id": "\(boilerID)", "stream.error": "\(error.code.rawValue) \(error.description)"]
                 )
             }
-            made.append(decision)
         }
         for command in commands {
             do {
