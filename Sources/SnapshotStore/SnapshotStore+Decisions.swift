@@ -66,6 +66,7 @@ extension SnapshotStore {
 
     /// One boiler's decisions with `tick_at` in `[fromMs, toMs)`, oldest first.
     public func decisions(boilerID: String, fromMs: Int64, toMs: Int64, limit: Int = 10_000) async throws -> [DecisionRow] {
+        let (fromMs, toMs) = SnapshotStore.clampRange(fromMs, toMs)
         let rows = try await self.client.query(
             """
             SELECT decision_id, boiler_id, (extract(epoch FROM tick_at) * 1000)::bigint, trusted, reason,

@@ -104,7 +104,8 @@ public final class SnapshotStore: Sendable {
 
     /// One boiler's snapshots with `hour_start` in `[fromMs, toMs)`, oldest first (at most `limit`).
     public func snapshots(boilerID: BoilerID, fromMs: Int64, toMs: Int64, limit: Int = 10_000) async throws -> [HourlySnapshot] {
-        try await self.selectSnapshots(
+        let (fromMs, toMs) = Self.clampRange(fromMs, toMs)
+        return try await self.selectSnapshots(
             """
             SELECT \(unescaped: Self.snapshotJSON) FROM hourly_snapshots
             WHERE boiler_id = \(boilerID.rawValue)
@@ -113,6 +114,13 @@ public final class SnapshotStore: Sendable {
             ORDER BY hour_start LIMIT \(Int64(limit))
             """
         )
+    }
+
+    /// A time range clamped to what PostgreSQL's timestamps hold (1970 to year 9999), so any range is a valid
+    /// query.
+    static func clampRange(_ fromMs: Int64, _ toMs: Int64) -> (Int64, Int64) {
+        let bounds: ClosedRange<Int64> = 0...(TelemetryDecoder.maximumTimestampMs + 1)
+        return (min(max(fromMs, bounds.lowerBound), bounds.upperBound), min(max(toMs, bounds.lowerBound), bounds.upperBound))
     }
 
     /// Every boiler's latest snapshot.

@@ -130,6 +130,35 @@ struct SnapshotStoreTests {
     }
 }
 
+@Suite(.enabled(if: TestServices.runPostgres))
+struct DecisionStoreTests {
+    func row(_ boiler: String, tick: Int64, trusted: Bool = true) -> DecisionRow {
+        DecisionRow(
+            decisionID: "\(boiler):\(tick)", boilerID: boiler, tickAtMs: tick, trusted: trusted,
+            reason: trusted ? "lower" : "no-snapshot", currentC: 62, hourlyMeanC: trusted ? 60 : nil,
+            deltaC: trusted ? 2 : nil, roomSetpointC: trusted ? 19.6 : nil, published: trusted
+        )
+    }
+
+    @Test func decisionsAreRecordedOnceQueriedByRangeAndPrunedByRetention() async throws {
+        let database = try await TestDatabase()
+        defer { database.stop() }
+        let store = database.store()
+        try await store.migrate()
+        let day: Int64 = 86_400_000
+        let old = row("b1", tick: hour0 - 31 * day)
+        let recent = row("b1", tick: hour0)
+        let untrusted = row("b2", tick: hour0, trusted: false)
+        #expect(try await store.recordDecisions([old, recent, untrusted]) == 3)
+        #expect(try await store.recordDecisions([recent]) == 0)
+        #expect(try await store.decisions(boilerID: "b1", fromMs: hour0, toMs: hour0 + 1) == [recent])
+        #expect(try await store.decisions(boilerID: "b2", fromMs: 0, toMs: .max / 2) == [untrusted])
+        // 30 days of retention before the tick: the 31-day-old decision goes, the others stay.
+        #expect(try await store.pruneDecisions(olderThan: 30 * day, nowMs: hour0) == 1)
+        #expect(try await database.count("SELECT count(*)::bigint FROM controller_decisions") == 2)
+    }
+}
+
 /// A decoded batch of `count` equal readings, 10 ms apart.
 func payload(_ boiler: BoilerID = b1, seq: UInt64, firstMs: Int64, count: Int, value: Double) throws -> TelemetryPayload {
     let values = Array(repeating: "\(value)", count: min(count, 1_000)).joined(separator: ",")
