@@ -83,7 +83,10 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.embedInCode("Migrations/001_initial.sql")],
+            resources: [
+                .embedInCode("Migrations/001_initial.sql"),
+                .embedInCode("Migrations/002_checkpoint_sets.sql"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

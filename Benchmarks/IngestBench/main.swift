@@ -207,12 +207,15 @@ case "checkpoints":
         }
         var selects: [Double] = []
         var flushes: [Double] = []
+        var sets: [Double] = []
         for round in 0..<(rounds + 5) {
             let select = try await time { try await client.query("SELECT 1", logger: logger) }
             let flush = try await time { try await store.saveCheckpoints(open) }
+            let set = try await time { try await store.saveCheckpointSet(owner: "bench", open) }
             if round >= 5 {  // the first rounds warm the pool and the plan cache
                 selects.append(select)
                 flushes.append(flush)
+                sets.append(set)
             }
         }
         func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -221,6 +224,10 @@ case "checkpoints":
         }
         let selectP50 = percentile(selects, 0.5)
         let flushP50 = percentile(flushes, 0.5)
+        let setP50 = percentile(sets, 0.5)
+        print(
+            #"{"checkpoint_set_p50_us":\#(Int(setP50)),"checkpoint_set_p90_us":\#(Int(percentile(sets, 0.9))),"set_ratio_p50":\#((setP50 / selectP50 * 100).rounded() / 100),"set_bytes":\#(CheckpointSet.encode(open).count)}"#
+        )
         print(
             #"{"rounds":\#(rounds),"select1_p50_us":\#(Int(selectP50)),"select1_p90_us":\#(Int(percentile(selects, 0.9))),"flush1000_p50_us":\#(Int(flushP50)),"flush1000_p90_us":\#(Int(percentile(flushes, 0.9))),"ratio_p50":\#((flushP50 / selectP50 * 100).rounded() / 100)}"#
         )

@@ -7,7 +7,7 @@ import Synchronization
 import Telemetry
 
 /// Closes hourly windows and writes each closed boiler-hour to PostgreSQL exactly once; checkpoints the open
-/// windows; counts late readings on their rows.
+/// windows (all of them in one row, `window_checkpoint_sets`); counts late readings on their rows.
 ///
 /// Every `tickInterval` it advances the windows (the fleet watermark and the wall-clock rule), drains what closed,
 /// publishes each snapshot into the snapshot stream (`boiler.{id}.hourly-snapshot`, with
@@ -26,6 +26,8 @@ public final class SnapshotService: Service, Sendable {
         /// Backoff between failed writes: first delay and cap. Default 0.5 s and 30 s.
         public var retryDelayMs: Int64
         public var retryDelayMaximumMs: Int64
+        /// The name this worker's checkpoints are saved under (one row per worker). Default "boilerd".
+        public var checkpointOwner: String
         /// How long one PostgreSQL call may take before it counts as failed (the pool would otherwise queue it
         /// while PostgreSQL is away). Default 5 s.
         public var statementTimeout: Duration
@@ -36,7 +38,8 @@ public final class SnapshotService: Service, Sendable {
             maximumPending: Int = 100_000,
             retryDelayMs: Int64 = 500,
             retryDelayMaximumMs: Int64 = 30_000,
-            statementTimeout: Duration = .seconds(5)
+            statementTimeout: Duration = .seconds(5),
+            checkpointOwner: String = "boilerd"
         ) {
             self.tickInterval = tickInterval
             self.checkpointIntervalMs = checkpointIntervalMs
@@ -44,6 +47,7 @@ public final class SnapshotService: Service, Sendable {
             self.retryDelayMs = retryDelayMs
             self.retryDelayMaximumMs = retryDelayMaximumMs
             self.statementTimeout = statementTimeout
+            self.checkpointOwner = checkpointOwner
         }
     }
 
@@ -107,7 +111,7 @@ public final class SnapshotService: Service, Sendable {
     /// hours count as late, and the controller has its reference), and the checkpoints of open windows.
     public func restore() async throws {
         let latest = try await self.store.latestSnapshots()
-        let checkpoints = try await self.store.loadCheckpoints()
+        let checkpoints = try await self.store.loadCheckpointSet(owner: self.configuration.checkpointOwner)
         let now = self.clock.nowMs()
         self.pipeline.withWindows { windows in
             for snapshot in latest { windows.restoreClosed(snapshot, wallMs: now) }
@@ -222,7 +226,8 @@ public final class SnapshotService: Service, Sendable {
 
     private func checkpoint(_ open: [(boilerID: BoilerID, accumulator: HourlyAccumulator)], now: Int64) async {
         do {
-            try await self.withTimeout { try await self.store.saveCheckpoints(open) }
+            let owner = self.configuration.checkpointOwner
+            try await self.withTimeout { try await self.store.saveCheckpointSet(owner: owner, open) }
             self.state.withLock {
                 $0.lastCheckpointMs = now
                 $0.statistics.checkpointFlushes &+= 1

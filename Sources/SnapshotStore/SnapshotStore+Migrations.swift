@@ -13,6 +13,11 @@ extension SnapshotStore {
     /// The migrations, in order. A test checks that this list and the files in schemas/sql agree.
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "initial", sql: String(decoding: PackageResources._01_initial_sql, as: UTF8.self)),
+        Migration(
+            version: 2,
+            name: "checkpoint_sets",
+            sql: String(decoding: PackageResources._02_checkpoint_sets_sql, as: UTF8.self)
+        ),
     ]
 
     /// A fixed key for the advisory lock that serialises migrations between workers.

@@ -213,3 +213,48 @@ public struct SnapshotStoreError: Error, Hashable, Sendable, CustomStringConvert
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension SnapshotStore {
+    /// Saves all open windows of `owner` (a worker) as one row: one small write however many boilers.
+    public func saveCheckpointSet(owner: String, _ windows: [(boilerID: BoilerID, accumulator: HourlyAccumulator)]) async throws {
+        let state = Data(CheckpointSet.encode(windows))
+        try await self.client.query(
+            """
+            INSERT INTO window_checkpoint_sets (owner, taken_at, windows, state)
+            VALUES (\(owner), now(), \(Int32(clamping: windows.count)), \(state))
+            ON CONFLICT (owner) DO UPDATE SET taken_at = EXCLUDED.taken_at, windows = EXCLUDED.windows, state = EXCLUDED.state
+            """,
+            logger: self.logger
+        )
+    }
+
+    /// The windows `owner` saved last, without the hours that have a row already (closed after the flush).
+    public func loadCheckpointSet(owner: String) async throws -> [(boilerID: BoilerID, accumulator: HourlyAccumulator)] {
+        let rows = try await self.client.query(
+            "SELECT state FROM window_checkpoint_sets WHERE owner = \(owner)",
+            logger: self.logger
+        )
+        var windows: [(boilerID: BoilerID, accumulator: HourlyAccumulator)] = []
+        for try await state in rows.decode(Data.self) {
+            do {
+                windows = try CheckpointSet.decode([UInt8](state))
+            } catch {
+                self.logger.error("skipping a damaged checkpoint set", metadata: ["owner": "\(owner)", "error": "\(error)"])
+            }
+        }
+        guard !windows.isEmpty else { return [] }
+        // Hours written since the flush are closed: drop them.
+        let closed = try await self.client.query(
+            """
+            SELECT s.boiler_id, (extract(epoch FROM s.hour_start) * 1000)::bigint FROM hourly_snapshots s
+            JOIN unnest(\(windows.map(\.boilerID.rawValue))::text[], \(windows.map(\.accumulator.hourStartMs))::bigint[])
+                AS w(boiler_id, hour_ms)
+              ON s.boiler_id = w.boiler_id AND s.hour_start = to_timestamp(0) + w.hour_ms * interval '1 millisecond'
+            """,
+            logger: self.logger
+        )
+        var written = Set<String>()
+        for try await (id, hour) in closed.decode((String, Int64).self) { written.insert("\(id):\(hour)") }
+        return windows.filter { !written.contains("\($0.boilerID.rawValue):\($0.accumulator.hourStartMs)") }
+    }
+}

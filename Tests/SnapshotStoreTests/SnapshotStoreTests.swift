@@ -41,9 +41,9 @@ struct SnapshotStoreTests {
         async let first = database.store(0).migrate()
         async let second = database.store(1).migrate()
         let applied = try await [first, second]
-        #expect(applied.sorted { $0.count < $1.count } == [[], [1]])
+        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2]])
         #expect(try await database.store(0).migrate() == [])
-        #expect(try await database.count("SELECT count(*)::bigint FROM schema_migrations") == 1)
+        #expect(try await database.count("SELECT count(*)::bigint FROM schema_migrations") == 2)
         #expect(
             try await database.count(
                 "SELECT count(*)::bigint FROM information_schema.tables WHERE table_name IN ('hourly_snapshots', 'window_checkpoints', 'controller_decisions')"
@@ -112,6 +112,29 @@ struct SnapshotStoreTests {
         #expect(row.coverage == 3_000.0 / 360_000.0)
         // The closed hour's checkpoint went with the row: a third start resumes nothing for it.
         #expect(try await store.loadCheckpoints().filter { $0.accumulator.hourStartMs == hour0 }.isEmpty)
+    }
+
+    @Test func aCheckpointSetResumesOpenHoursAndDropsWrittenOnes() async throws {
+        let database = try await TestDatabase()
+        defer { database.stop() }
+        let store = database.store()
+        try await store.migrate()
+        var windows = HourlyWindows()
+        for index in 0..<1_000 {
+            _ = windows.add(try payload(BoilerID("b\(10_000 + index)")!, seq: 0, firstMs: hour0, count: 10, value: 60 + Double(index % 7)), wallMs: hour0)
+        }
+        let open = windows.openWindows
+        try await store.saveCheckpointSet(owner: "w1", open)
+        try await store.saveCheckpointSet(owner: "w1", open)
+        #expect(try await database.count("SELECT count(*)::bigint FROM window_checkpoint_sets") == 1)
+        // One of the hours got written after the flush: it is not resumed.
+        let written = try #require(open.first)
+        try await store.write(written.accumulator.snapshot(boilerID: written.boilerID, closedAtMs: hour0 + hourMs))
+        let loaded = try await store.loadCheckpointSet(owner: "w1")
+        #expect(loaded.count == 999)
+        #expect(loaded.map(\.boilerID) == Array(open.dropFirst()).map(\.boilerID))
+        #expect(loaded.map(\.accumulator) == Array(open.dropFirst()).map(\.accumulator))
+        #expect(try await store.loadCheckpointSet(owner: "nobody").isEmpty)
     }
 
     @Test func flushingOneThousandCheckpointsIsOneStatement() async throws {

@@ -128,6 +128,21 @@ import Testing
         }
     }
 
+    @Test func checkpointSetRoundTripsBitForBitAndRefusesDamage() throws {
+        var generator = SeededGenerator(seed: 5)
+        let windows = (0..<50).map { index in
+            (boilerID: BoilerID("b\(index)")!, accumulator: self.accumulate(self.randomReadings(index * 7 % 40, ordered: false, using: &generator)))
+        }
+        let encoded = CheckpointSet.encode(windows)
+        let decoded = try CheckpointSet.decode(encoded)
+        #expect(decoded.map(\.boilerID) == windows.map(\.boilerID))
+        #expect(decoded.map(\.accumulator) == windows.map(\.accumulator))
+        for cut in [0, 3, 8, encoded.count / 2, encoded.count - 1] {
+            #expect(throws: TelemetryRejection.self) { try CheckpointSet.decode(Array(encoded.prefix(cut))) }
+        }
+        #expect(throws: TelemetryRejection.self) { try CheckpointSet.decode(encoded + [0]) }
+    }
+
     @Test func damagedCheckpointIsARejection() {
         let good = HourlyAccumulator(hourStartMs: hour0).checkpoint()
         #expect(throws: TelemetryRejection.self) { try HourlyAccumulator(checkpoint: Array(good.dropLast())) }

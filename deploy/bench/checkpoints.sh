@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checkpoint flush benchmark (issue 5): a throwaway PostgreSQL on loopback; alternating, side by side, a `SELECT 1`
-# round trip and one flush of 1,000 boilers' open-window checkpoints (SnapshotStore.saveCheckpoints, one
-# statement). Prints p50/p90 of each in microseconds and the p50 ratio (goal: at most 5).
+# round trip, one flush of 1,000 boilers' open-window checkpoints as rows (SnapshotStore.saveCheckpoints, one
+# statement), and the same windows as one checkpoint set (saveCheckpointSet, one row: what SnapshotService
+# uses). Prints p50/p90 of each in microseconds and the p50 ratios to SELECT 1 (goal: at most 5).
 #
 #   deploy/bench/checkpoints.sh [ROUNDS]      # default 200
 set -euo pipefail
