@@ -26,6 +26,11 @@ func peakRSSMegabytes() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
+@inline(never)
+func blackHoleBytes(_ bytes: [UInt8]) {
+    if bytes.count == 1 { print("") }
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("IngestBench: \(message)\n".utf8))
     exit(2)
@@ -225,6 +230,9 @@ case "checkpoints":
         let selectP50 = percentile(selects, 0.5)
         let flushP50 = percentile(flushes, 0.5)
         let setP50 = percentile(sets, 0.5)
+        var encodes: [Double] = []
+        for _ in 0..<50 { encodes.append(await time { blackHoleBytes(CheckpointSet.encode(open)) }) }
+        print(#"{"checkpoint_set_encode_p50_us":\#(Int(percentile(encodes, 0.5)))}"#)
         print(
             #"{"checkpoint_set_p50_us":\#(Int(setP50)),"checkpoint_set_p90_us":\#(Int(percentile(sets, 0.9))),"set_ratio_p50":\#((setP50 / selectP50 * 100).rounded() / 100),"set_bytes":\#(CheckpointSet.encode(open).count)}"#
         )

@@ -21,24 +21,34 @@ public enum CheckpointSet {
             Self.appendVarint(UInt64(bitPattern: accumulator.hourStartMs), to: &out)
             Self.appendVarint(UInt64(bitPattern: accumulator.periodMs), to: &out)
             Self.appendVarint(accumulator.samples, to: &out)
-            for value in [accumulator.sum, accumulator.min, accumulator.max, accumulator.mean, accumulator.m2] {
-                Self.append(value.bitPattern, to: &out)
-            }
+            Self.append(accumulator.sum.bitPattern, to: &out)
+            Self.append(accumulator.min.bitPattern, to: &out)
+            Self.append(accumulator.max.bitPattern, to: &out)
+            Self.append(accumulator.mean.bitPattern, to: &out)
+            Self.append(accumulator.m2.bitPattern, to: &out)
             Self.appendVarint(Self.zigzag(accumulator.firstTimestampMs &- accumulator.hourStartMs), to: &out)
             Self.appendVarint(Self.zigzag(accumulator.lastTimestampMs &- accumulator.hourStartMs), to: &out)
             Self.appendVarint(UInt64(bitPattern: accumulator.maxGapMs), to: &out)
             Self.appendVarint(accumulator.duplicates, to: &out)
             Self.appendVarint(accumulator.outOfOrder, to: &out)
-            var boots: [(BootID, UInt64)] = []
-            if let current = accumulator.currentBoot { boots.append((current, accumulator.currentBootHighestSeq)) }
-            for (boot, seq) in accumulator.earlierBoots.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                boots.append((boot, seq))
-            }
+            // The current boot first (flagged), then earlier boots in a stable order; no temporary arrays in the
+            // common case of one boot.
+            let earlier = accumulator.earlierBoots
+            let bootCount = min(earlier.count + (accumulator.currentBoot == nil ? 0 : 1), 255)
             out.append(accumulator.currentBoot == nil ? 0 : 1)
-            out.append(UInt8(min(boots.count, 255)))
-            for (boot, seq) in boots.prefix(255) {
-                Self.append(text: boot.rawValue, to: &out)
-                Self.appendVarint(seq, to: &out)
+            out.append(UInt8(bootCount))
+            var written = 0
+            if let current = accumulator.currentBoot {
+                Self.append(text: current.rawValue, to: &out)
+                Self.appendVarint(accumulator.currentBootHighestSeq, to: &out)
+                written += 1
+            }
+            if !earlier.isEmpty {
+                for (boot, seq) in earlier.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where written < bootCount {
+                    Self.append(text: boot.rawValue, to: &out)
+                    Self.appendVarint(seq, to: &out)
+                    written += 1
+                }
             }
         }
         return out
@@ -91,7 +101,11 @@ public enum CheckpointSet {
     }
 
     private static func append(_ value: UInt64, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+        var rest = value
+        for _ in 0..<8 {
+            out.append(UInt8(truncatingIfNeeded: rest))
+            rest >>= 8
+        }
     }
 
     private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
@@ -111,9 +125,13 @@ public enum CheckpointSet {
     }
 
     private static func append(text: String, to out: inout [UInt8]) {
-        let utf8 = Array(text.utf8.prefix(255))
-        out.append(UInt8(utf8.count))
-        out.append(contentsOf: utf8)
+        // Ids are at most 64 bytes (validated), so the length fits a byte.
+        var text = text
+        text.withUTF8 { bytes in
+            let count = min(bytes.count, 255)
+            out.append(UInt8(count))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<count]))
+        }
     }
 
     struct Reader {
