@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import MQTT
 import RingStream
 import ServiceLifecycle
@@ -80,7 +81,29 @@ public final class SnapshotService: Service, Sendable {
         var statistics = Statistics()
     }
 
+    /// The swift-metrics instruments: rows written, writes that found the row present, failed writes, the queue
+    /// depth, and failed checkpoint flushes.
+    struct Instruments: Sendable {
+        let written: Counter
+        let alreadyPresent: Counter
+        let writeFailures: Counter
+        let pending: Gauge
+        let checkpointFailures: Counter
+
+        init(factory: (any MetricsFactory)?) {
+            func counter(_ label: String) -> Counter {
+                factory.map { Counter(label: label, factory: $0) } ?? Counter(label: label)
+            }
+            self.written = counter("boiler_snapshots_written_total")
+            self.alreadyPresent = counter("boiler_snapshots_already_present_total")
+            self.writeFailures = counter("boiler_snapshot_write_failures_total")
+            self.checkpointFailures = counter("boiler_checkpoint_failures_total")
+            self.pending = factory.map { Gauge(label: "boiler_snapshots_pending", factory: $0) } ?? Gauge(label: "boiler_snapshots_pending")
+        }
+    }
+
     public let configuration: Configuration
+    let instruments: Instruments
     public let store: SnapshotStore
     let pipeline: IngestPipeline
     let snapshotStream: RingStream?
@@ -96,9 +119,11 @@ public final class SnapshotService: Service, Sendable {
         snapshotStream: RingStream? = nil,
         mqtt: MQTTClient? = nil,
         clock: WallClock = .system,
-        logger: Logger
+        logger: Logger,
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
         self.configuration = configuration
+        self.instruments = Instruments(factory: metricsFactory)
         self.store = store
         self.pipeline = pipeline
         self.snapshotStream = snapshotStream
@@ -183,6 +208,7 @@ public final class SnapshotService: Service, Sendable {
                 self.state.withLock {
                     if inserted { $0.statistics.written &+= 1 } else { $0.statistics.alreadyPresent &+= 1 }
                 }
+                if inserted { self.instruments.written.increment() } else { self.instruments.alreadyPresent.increment() }
             } catch {
                 failure = error
                 break
@@ -202,7 +228,9 @@ public final class SnapshotService: Service, Sendable {
         self.state.withLock { state in
             state.pending.removeFirst(min(done, state.pending.count))
             state.statistics.pending = state.pending.count
+            self.instruments.pending.record(state.pending.count)
             if let failure {
+                self.instruments.writeFailures.increment()
                 state.statistics.writeFailures &+= 1
                 state.retryDelayMs = min(
                     max(state.retryDelayMs * 2, self.configuration.retryDelayMs),
@@ -234,6 +262,7 @@ public final class SnapshotService: Service, Sendable {
             }
         } catch {
             self.state.withLock { $0.statistics.checkpointFailures &+= 1 }
+            self.instruments.checkpointFailures.increment()
             self.logger.warning("checkpoint failed; retrying next interval", metadata: ["error": "\(String(reflecting: error))"])
         }
     }

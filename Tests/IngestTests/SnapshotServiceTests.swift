@@ -1,6 +1,7 @@
 import BoilerService
 import Foundation
 import Logging
+import MetricsTestKit
 import PostgresNIO
 import RingStream
 import SnapshotStore
@@ -43,6 +44,7 @@ struct SnapshotServiceTests {
         try await store.migrate()
 
         let clock = Clock()
+        let metrics = TestMetrics()
         let telemetry = try RingStream(configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 100_000, maxBytes: 16 << 20))
         let snapshots = try RingStream(configuration: .init(name: "SNAPSHOTS", subjects: ["boiler.*.hourly-snapshot"], maxMessages: 10_000, maxBytes: 16 << 20))
         let pipeline = IngestPipeline(
@@ -57,7 +59,8 @@ struct SnapshotServiceTests {
             pipeline: pipeline,
             snapshotStream: snapshots,
             clock: clock.wall,
-            logger: logger
+            logger: logger,
+            metricsFactory: metrics
         )
         let boilers = ["b1", "b2", "b3"]
         for boiler in boilers { self.feed(pipeline, boiler: boiler, seq: 0, firstMs: Self.hour0, values: [60, 61, 62]) }
@@ -73,6 +76,8 @@ struct SnapshotServiceTests {
         #expect(service.statistics.pending == 2)
         #expect(pipeline.withWindows { $0.closedCount } == 1)
         #expect(service.statistics.writeFailures >= 1)
+        #expect(try metrics.expectCounter("boiler_snapshot_write_failures_total").totalValue >= 1)
+        #expect(try metrics.expectGauge("boiler_snapshots_pending").lastValue == 2)
         #expect(!service.isReady)
         // Ingestion goes on, and late readings for the pending hour are kept with it.
         self.feed(pipeline, boiler: "b1", seq: 4, firstMs: Self.hour0 + hourMs + 7_000, values: [64])
@@ -96,6 +101,8 @@ struct SnapshotServiceTests {
         #expect(pipeline.withWindows { $0.closedCount } == 0)
         #expect(service.isReady)
         #expect(service.statistics.written == 3)
+        #expect(try metrics.expectCounter("boiler_snapshots_written_total").totalValue == 3)
+        #expect(try metrics.expectGauge("boiler_snapshots_pending").lastValue == 0)
         let rows = try await store.latestSnapshots()
         #expect(rows.map(\.boilerID.rawValue).sorted() == boilers)
         #expect(rows.allSatisfy { $0.hourStartMs == Self.hour0 && $0.samples == 3 && $0.meanC == 61 })
