@@ -2,6 +2,7 @@ import BoilerService
 import Foundation
 import Logging
 import MetricsTestKit
+import MQTT
 import PostgresNIO
 import RingStream
 import SnapshotStore
@@ -113,5 +114,71 @@ struct SnapshotServiceTests {
         #expect(service.statistics.written == 3 && service.statistics.alreadyPresent == 0)
         #expect(snapshots.info().messages == 3)
         for boiler in boilers { #expect(snapshots.lastSequence(subject: "boiler.\(boiler).hourly-snapshot") > 0) }
+    }
+
+    /// A service dropped without a clean shutdown, and a new one on the same database: the hour's row has the
+    /// readings checkpointed before the drop plus those ingested after the restart; the snapshot is announced
+    /// retained on MQTT once it closes.
+    @Test(.enabled(if: TestServices.runMQTT))
+    func aServiceDroppedMidHourResumesFromItsCheckpoint() async throws {
+        let base = try SnapshotStore.configuration(url: try TestServices.requirePostgres())
+        var logger = Logger(label: "snapshot-resume-test")
+        logger.logLevel = .error
+        let admin = PostgresClient(configuration: base)
+        let adminTask = Task { await admin.run() }
+        let name = "r_\(UInt32.random(in: 0...UInt32.max))"
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        adminTask.cancel()
+        var configuration = base
+        configuration.database = name
+        let client = PostgresClient(configuration: configuration)
+        let clientTask = Task { await client.run() }
+        defer { clientTask.cancel() }
+        let store = SnapshotStore(client: client, logger: logger)
+        try await store.migrate()
+        let mqtt = try MQTTClient(configuration: .init(url: try TestServices.requireMQTT(), clientID: "resume-\(name)"), logger: logger) { _ in }
+        try await mqtt.connect()
+        defer { mqtt.disconnect() }
+        let boiler = "res\(UInt32.random(in: 0...UInt32.max))"
+        let clock = Clock()
+
+        func makeService() throws -> (IngestPipeline, SnapshotService) {
+            let telemetry = try RingStream(configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 10_000, maxBytes: 4 << 20))
+            let pipeline = IngestPipeline(
+                decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)),
+                stream: telemetry,
+                clock: clock.wall,
+                logger: logger
+            )
+            let service = SnapshotService(store: store, pipeline: pipeline, mqtt: mqtt, clock: clock.wall, logger: logger)
+            return (pipeline, service)
+        }
+
+        // Worker 1: 4 readings at 60 °C, checkpointed; then 2 more that no checkpoint saw; then it is dropped.
+        let (pipeline1, service1) = try makeService()
+        self.feed(pipeline1, boiler: boiler, seq: 0, firstMs: Self.hour0, values: [60, 60, 60, 60])
+        await service1.tick()
+        self.feed(pipeline1, boiler: boiler, seq: 4, firstMs: Self.hour0 + 40, values: [99, 99])
+        _ = service1  // dropped here: no flush, no shutdown
+
+        // Worker 2 restores and ingests 4 readings at 66 °C, then the hour closes.
+        let (pipeline2, service2) = try makeService()
+        try await service2.restore()
+        self.feed(pipeline2, boiler: boiler, seq: 6, firstMs: Self.hour0 + 60_000, values: [66, 66, 66, 66])
+        self.feed(pipeline2, boiler: boiler, seq: 10, firstMs: Self.hour0 + hourMs + 6_000, values: [61])
+        clock.advance(1_000)
+        await service2.tick()
+
+        let rows = try await store.snapshots(boilerID: BoilerID(boiler)!, fromMs: Self.hour0, toMs: Self.hour0 + hourMs)
+        #expect(rows.count == 1)
+        #expect(rows.first?.samples == 8)
+        #expect(rows.first?.meanC == 63)
+        #expect(rows.first?.coverage == 8.0 / 360_000.0)
+        // Announced retained on MQTT, read with the real mosquitto_sub.
+        let url = try TestServices.requireMQTT()
+        let subscriber = try ChildProcess(["mosquitto_sub", "-L", "\(url)/boilers/\(boiler)/snapshot/hourly", "-C", "1"])
+        let output = await subscriber.wait(timeout: .seconds(5)).output
+        let event = try HourlySnapshot(decoding: Array(output.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+        #expect(event.samples == 8 && event.hourStartMs == Self.hour0 && event.meanC == 63)
     }
 }
