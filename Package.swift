@@ -143,6 +143,11 @@ let package = Package(
         // How tests find the services (and skip or fail without them), and a process runner.
         .target(
             name: "TestSupport",
+            dependencies: [
+                "SnapshotStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

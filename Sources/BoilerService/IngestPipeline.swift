@@ -74,16 +74,18 @@ public final class IngestPipeline: Sendable {
         let nowMs = self.clock.nowMs()
         let rejected: (BoilerID?, TelemetryRejection)? = self.state.withLock { state in
             state.statistics.messages &+= 1
-            let boilerID: BoilerID
+            // The topic is parsed once; a decode failure keeps the id for the dead-letter topic.
+            var boilerID: BoilerID? = nil
             do throws(TelemetryRejection) {
-                boilerID = try self.layout.boilerID(in: topic)
-                try self.decoder.decode(payload, boilerID: boilerID, into: &state.payload, nowMs: nowMs)
+                let id = try self.layout.boilerID(in: topic)
+                boilerID = id
+                try self.decoder.decode(payload, boilerID: id, into: &state.payload, nowMs: nowMs)
+                self.ingest(&state, boilerID: id, nowMs: nowMs)
+                return nil
             } catch {
                 state.statistics.rejections.record(error.reason)
-                return (try? self.layout.boilerID(in: topic), error)
+                return (boilerID, error)
             }
-            self.ingest(&state, boilerID: boilerID, nowMs: nowMs)
-            return nil
         }
         if let (boilerID, rejection) = rejected {
             self.report(rejection, topic: topic, payload: payload, boilerID: boilerID, nowMs: nowMs)

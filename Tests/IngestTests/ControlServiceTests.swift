@@ -33,14 +33,7 @@ struct ControlServiceTests {
             var logger = Logger(label: "control-test")
             logger.logLevel = .error
             self.logger = logger
-            let base = try SnapshotStore.configuration(url: try TestServices.requirePostgres())
-            let admin = PostgresClient(configuration: base)
-            let adminTask = Task { await admin.run() }
-            let name = "c_\(UInt32.random(in: 0...UInt32.max))"
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            adminTask.cancel()
-            var configuration = base
-            configuration.database = name
+            let configuration = try await TestServices.makeDatabase(logger: logger)
             let client = PostgresClient(configuration: configuration)
             self.client = client
             self.clientTask = Task { await client.run() }
@@ -60,9 +53,7 @@ struct ControlServiceTests {
         func boiler(_ name: String) -> String { "\(self.prefix)\(name)" }
 
         func feed(_ boiler: String, seq: Int, firstMs: Int64, values: [Double]) {
-            var topic = "boilers/\(boiler)/telemetry"
-            var payload = #"{"v":1,"boot":"a","seq":\#(seq),"ts_ms":\#(firstMs),"period_ms":10,"water_c":[\#(values.map { "\($0)" }.joined(separator: ","))]}"#
-            topic.withUTF8 { topicBytes in payload.withUTF8 { self.pipeline.handle(topic: topicBytes, payload: $0) } }
+            feedBatch(self.pipeline, boiler: boiler, seq: seq, firstMs: firstMs, values: values)
         }
 
         func controller(mqtt: MQTTClient?) -> ControlService {

@@ -25,9 +25,7 @@ struct SnapshotServiceTests {
     }
 
     func feed(_ pipeline: IngestPipeline, boiler: String, seq: Int, firstMs: Int64, values: [Double]) {
-        var topic = "boilers/\(boiler)/telemetry"
-        var payload = #"{"v":1,"boot":"a","seq":\#(seq),"ts_ms":\#(firstMs),"period_ms":10,"water_c":[\#(values.map { "\($0)" }.joined(separator: ","))]}"#
-        topic.withUTF8 { topicBytes in payload.withUTF8 { pipeline.handle(topic: topicBytes, payload: $0) } }
+        feedBatch(pipeline, boiler: boiler, seq: seq, firstMs: firstMs, values: values)
     }
 
     @Test func postgresStoppedAndRestartedLosesAndDuplicatesNothing() async throws {
@@ -121,16 +119,10 @@ struct SnapshotServiceTests {
     /// retained on MQTT once it closes.
     @Test(.enabled(if: TestServices.runMQTT))
     func aServiceDroppedMidHourResumesFromItsCheckpoint() async throws {
-        let base = try SnapshotStore.configuration(url: try TestServices.requirePostgres())
         var logger = Logger(label: "snapshot-resume-test")
         logger.logLevel = .error
-        let admin = PostgresClient(configuration: base)
-        let adminTask = Task { await admin.run() }
-        let name = "r_\(UInt32.random(in: 0...UInt32.max))"
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-        adminTask.cancel()
-        var configuration = base
-        configuration.database = name
+        let configuration = try await TestServices.makeDatabase(logger: logger)
+        let name = configuration.database ?? "resume"
         let client = PostgresClient(configuration: configuration)
         let clientTask = Task { await client.run() }
         defer { clientTask.cancel() }

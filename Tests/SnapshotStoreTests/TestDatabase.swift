@@ -13,19 +13,11 @@ final class TestDatabase: Sendable {
 
     /// Creates the database and `clients` running clients on it.
     init(clients count: Int = 1) async throws {
-        let url = try TestServices.requirePostgres()
         var logger = Logger(label: "snapshot-store-test")
         logger.logLevel = .warning
         self.logger = logger
-        let base = try SnapshotStore.configuration(url: url)
-        self.name = "t_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = PostgresClient(configuration: base)
-        let adminTask = Task { await admin.run() }
-        // An identifier cannot be a parameter; the name is made here of letters and digits only.
-        try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(self.name)"), logger: logger)
-        adminTask.cancel()
-        var configuration = base
-        configuration.database = self.name
+        let configuration = try await TestServices.makeDatabase(logger: logger)
+        self.name = configuration.database ?? ""
         self.configuration = configuration
         let clients = (0..<count).map { _ in PostgresClient(configuration: configuration) }
         self.clients = clients
