@@ -22,12 +22,14 @@ let package = Package(
         .library(name: "SnapshotStore", targets: ["SnapshotStore"]),
         .library(name: "HeatingControl", targets: ["HeatingControl"]),
         .library(name: "BoilerService", targets: ["BoilerService"]),
+        .executable(name: "boiler-sim", targets: ["boiler-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // The in-memory stream engine: standard library and Synchronization only.
@@ -132,6 +134,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The boiler fleet simulator: thermal model, faults, ground truth, closed loop over MQTT.
+        .executableTarget(
+            name: "boiler-sim",
+            dependencies: [
+                "MQTT",
+                "Telemetry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "simulator",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: ["boiler-sim", "Telemetry", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         // Checks that the services started by deploy/local/services.sh are really there.

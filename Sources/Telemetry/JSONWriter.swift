@@ -67,7 +67,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// A field holding an already-encoded JSON value.
-    mutating func rawField(_ name: String, _ json: [UInt8]) {
+    package mutating func rawField(_ name: String, _ json: [UInt8]) {
         self.key(name)
         self.bytes.append(contentsOf: json)
     }
