@@ -73,6 +73,9 @@ struct BoilerSim: AsyncParsableCommand {
     @Option(help: "Messages sent but not yet acknowledged before the simulator waits.")
     var maxInFlight = 1_000
 
+    @Flag(help: "One MQTT connection per boiler, each with its last will ('offline', retained) on its status topic and '{id}' in --mqtt-username replaced by its id. Default: one connection for the fleet, statuses published at start and end.")
+    var connectionPerBoiler = false
+
     @Option(help: "Seconds between progress lines.")
     var progressInterval: Double = 5
 
@@ -168,7 +171,8 @@ struct BoilerSim: AsyncParsableCommand {
             maximumInFlight: self.maxInFlight,
             truthPath: self.truth,
             progressInterval: self.progressInterval,
-            terminal: isatty(STDERR_FILENO) == 1
+            terminal: isatty(STDERR_FILENO) == 1,
+            connectionPerBoiler: self.connectionPerBoiler
         )
         let runner = SimulatorRunner(fleet: fleet, options: options, logger: logger)
         do {

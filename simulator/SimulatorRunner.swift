@@ -21,6 +21,9 @@ final class SimulatorRunner {
         /// Progress every this many seconds; on a terminal the line is rewritten in place.
         var progressInterval: Double = 5
         var terminal = false
+        /// One MQTT connection per boiler, each with its last will on `{topicPrefix}/{id}/status` (and `{id}` in
+        /// the user name replaced by the boiler's id); else one connection for the fleet.
+        var connectionPerBoiler = false
     }
 
     /// A command as received, applied at the next message period.
@@ -41,8 +44,9 @@ final class SimulatorRunner {
     }
 
     private let inbox = Inbox()
-    private var client: MQTTClient?
-    private var sent: UInt64 = 0
+    /// One connection for the fleet, or one per boiler; and the messages each has sent.
+    private var clients: [MQTTClient] = []
+    private var sent: [UInt64] = []
     private var offlineBuffer: [(Int, [UInt8])] = []
     private var offline = false
     /// Decision ids applied, per boiler index, in order (each once).
@@ -62,9 +66,7 @@ final class SimulatorRunner {
     func run() async throws -> Summary {
         let wallStart = ContinuousClock.now
         try await self.connect()
-        for id in self.fleet.ids {
-            try self.publish("\(self.options.topicPrefix)/\(id)/status", Array("online".utf8), retain: true)
-        }
+        try self.publishStatus("online")
         var events: [Fleet.Event] = []
         var lastProgress = ContinuousClock.now
         let tickMs = Double(self.fleet.configuration.periodMs) * Double(self.fleet.configuration.batch)
@@ -91,13 +93,11 @@ final class SimulatorRunner {
             }
         }
         if self.offline { try await self.comeBack() }
-        for id in self.fleet.ids {
-            try self.publish("\(self.options.topicPrefix)/\(id)/status", Array("offline".utf8), retain: true)
-        }
-        try await self.drain(to: 0, timeout: .seconds(60))
+        try self.publishStatus("offline")
+        try await self.drainAll(timeout: .seconds(60))
         // Commands that arrive while draining still count as applied.
         self.applyCommands()
-        self.client?.disconnect()
+        self.disconnect()
         let elapsed = ContinuousClock.now - wallStart
         self.report(elapsed: elapsed, final: true)
         let summary = self.summary(elapsed: elapsed)
@@ -107,8 +107,19 @@ final class SimulatorRunner {
 
     // MARK: MQTT
 
-    private func connect() async throws {
-        let client = try MQTTClient(configuration: self.options.mqtt, logger: self.logger) { [inbox, indexByID = self.indexByID, prefix = self.options.topicPrefix] message in
+    /// The connection that carries `boiler`'s messages.
+    private func connection(for boiler: Int) -> Int { self.options.connectionPerBoiler ? boiler : 0 }
+
+    /// A client for the whole fleet (`id` nil), or for one boiler, with its own last will on its status topic.
+    private func makeClient(id: String?) throws -> MQTTClient {
+        var configuration = self.options.mqtt
+        let prefix = self.options.topicPrefix
+        if let id {
+            configuration.clientID += "-\(id)"
+            configuration.username = configuration.username?.replacingOccurrences(of: "{id}", with: id)
+            configuration.will = MQTTClient.Will(topic: "\(prefix)/\(id)/status", payload: Array("offline".utf8))
+        }
+        return try MQTTClient(configuration: configuration, logger: self.logger) { [inbox, indexByID = self.indexByID] message in
             // On the network thread: `{prefix}/{id}/setpoint` for one of our boilers.
             let topic = message.topicString
             let parts = topic.split(separator: "/", omittingEmptySubsequences: false)
@@ -123,16 +134,42 @@ final class SimulatorRunner {
                 inbox.refused.wrappingAdd(1, ordering: .relaxed)
             }
         }
-        try await client.connect()
-        try await client.subscribe("\(self.options.topicPrefix)/+/setpoint", qos: .atLeastOnce)
-        self.client = client
-        self.sent = 0
     }
 
-    private func publish(_ topic: String, _ payload: [UInt8], retain: Bool = false) throws {
-        guard let client = self.client else { throw SimulatorError("not connected") }
-        try client.publishNow(topic, payload: payload, qos: self.options.qos, retain: retain)
-        self.sent += 1
+    private func connect() async throws {
+        let prefix = self.options.topicPrefix
+        if self.options.connectionPerBoiler {
+            self.clients = try self.fleet.ids.map { try self.makeClient(id: $0) }
+            for (index, client) in self.clients.enumerated() {
+                try await client.connect()
+                try await client.subscribe("\(prefix)/\(self.fleet.ids[index])/setpoint", qos: .atLeastOnce)
+            }
+        } else {
+            let client = try self.makeClient(id: nil)
+            try await client.connect()
+            try await client.subscribe("\(prefix)/+/setpoint", qos: .atLeastOnce)
+            self.clients = [client]
+        }
+        self.sent = Array(repeating: 0, count: self.clients.count)
+    }
+
+    private func disconnect() {
+        for client in self.clients { client.disconnect() }
+        self.clients = []
+    }
+
+    private func publish(boiler: Int, _ topic: String, _ payload: [UInt8], retain: Bool = false) throws {
+        let connection = self.connection(for: boiler)
+        guard connection < self.clients.count else { throw SimulatorError("not connected") }
+        try self.clients[connection].publishNow(topic, payload: payload, qos: self.options.qos, retain: retain)
+        self.sent[connection] += 1
+    }
+
+    /// Publishes every boiler's retained status.
+    private func publishStatus(_ status: String) throws {
+        for (boiler, id) in self.fleet.ids.enumerated() {
+            try self.publish(boiler: boiler, "\(self.options.topicPrefix)/\(id)/status", Array(status.utf8), retain: true)
+        }
     }
 
     /// Sends one telemetry message, waiting while too many are unacknowledged; kept for later while offline.
@@ -141,27 +178,35 @@ final class SimulatorRunner {
             self.offlineBuffer.append((boiler, payload))
             return
         }
-        try await self.drain(to: self.options.maximumInFlight, timeout: .seconds(120))
-        try self.publish(self.telemetryTopics[boiler], payload)
+        let connection = self.connection(for: boiler)
+        try await self.drain(connection, to: self.options.maximumInFlight, timeout: .seconds(120))
+        try self.publish(boiler: boiler, self.telemetryTopics[boiler], payload)
     }
 
-    /// Waits until at most `limit` messages are unacknowledged.
-    private func drain(to limit: Int, timeout: Duration) async throws {
-        guard let client = self.client else { return }
+    /// Waits until at most `limit` messages of `connection` are unacknowledged.
+    private func drain(_ connection: Int, to limit: Int, timeout: Duration) async throws {
+        guard connection < self.clients.count else { return }
+        let client = self.clients[connection]
         let deadline = ContinuousClock.now + timeout
-        while self.sent &- client.messagesPublished > UInt64(limit) {
+        while self.sent[connection] &- client.messagesPublished > UInt64(limit) {
             guard ContinuousClock.now < deadline else {
-                throw SimulatorError("the broker acknowledged nothing for \(timeout); \(self.sent &- client.messagesPublished) messages unacknowledged")
+                throw SimulatorError(
+                    "the broker acknowledged nothing for \(timeout); \(self.sent[connection] &- client.messagesPublished) messages unacknowledged"
+                )
             }
             try await Task.sleep(for: .microseconds(200))
         }
     }
 
+    /// Waits until every connection's messages are acknowledged.
+    private func drainAll(timeout: Duration) async throws {
+        for connection in self.clients.indices { try await self.drain(connection, to: 0, timeout: timeout) }
+    }
+
     /// The disconnect fault: let what is in flight be acknowledged (so nothing sent is lost), then close.
     private func goOffline() async {
-        try? await self.drain(to: 0, timeout: .seconds(30))
-        self.client?.disconnect()
-        self.client = nil
+        try? await self.drainAll(timeout: .seconds(30))
+        self.disconnect()
         self.offline = true
         self.logger.info("disconnected (fault)", metadata: ["sim.event_time": "\(iso8601(self.fleet.eventTimeMs))"])
     }

@@ -13,7 +13,7 @@ import Telemetry
 /// 1. publishes the decision on `boiler.{id}.setpoint` in the decision stream, expecting the subject's last
 ///    sequence to be this controller's previous decision, so a second controller racing on the same boiler is
 ///    refused with 10071 and sends nothing;
-/// 2. when trusted and a command is due, publishes the command on `boilers/{id}/setpoint` (QoS 1, retained);
+/// 2. when trusted and a command is due, publishes the command on `{topicPrefix}/{id}/setpoint` (`boilers/{id}/setpoint`) (QoS 1, retained);
 /// 3. records every decision in `controller_decisions` (one statement per tick; a re-run tick records nothing
 ///    twice). Once an hour of wall time, rows older than the retention (in event time, before the tick) are
 ///    pruned.
@@ -27,13 +27,17 @@ public final class ControlService: Service, Sendable {
         public var retentionMs: Int64
         /// How often the service looks whether a tick is due (wall time). Default 1 s.
         public var pollInterval: Duration
+        /// Commands go to `{topicPrefix}/{id}/setpoint`. Default "boilers".
+        public var topicPrefix: String
 
         public init(
             tickIntervalMs: Int64 = 60_000,
             commandValidityMs: Int64 = 300_000,
             retentionMs: Int64 = 30 * 24 * 3_600_000,
-            pollInterval: Duration = .seconds(1)
+            pollInterval: Duration = .seconds(1),
+            topicPrefix: String = "boilers"
         ) {
+            self.topicPrefix = topicPrefix
             self.tickIntervalMs = tickIntervalMs
             self.commandValidityMs = commandValidityMs
             self.retentionMs = retentionMs
@@ -195,7 +199,7 @@ public final class ControlService: Service, Sendable {
                         validUntilMs: tickAtMs + self.configuration.commandValidityMs,
                         reason: "\(decision.reason): water \(decision.currentC ?? 0) °C vs hourly mean \(decision.hourlyMeanC ?? 0) °C"
                     )
-                    commands.append(("boilers/\(boilerID.rawValue)/setpoint", command.encoded()))
+                    commands.append(("\(self.configuration.topicPrefix)/\(boilerID.rawValue)/setpoint", command.encoded()))
                 } else {
                     made[index].sendCommand = false
                 }

@@ -29,6 +29,8 @@ public final class SnapshotService: Service, Sendable {
         public var retryDelayMaximumMs: Int64
         /// The name this worker's checkpoints are saved under (one row per worker). Default "boilerd".
         public var checkpointOwner: String
+        /// Snapshots are announced on `{topicPrefix}/{id}/snapshot/hourly`. Default "boilers".
+        public var topicPrefix: String
         /// How long one PostgreSQL call may take before it counts as failed (the pool would otherwise queue it
         /// while PostgreSQL is away). Default 5 s.
         public var statementTimeout: Duration
@@ -40,8 +42,10 @@ public final class SnapshotService: Service, Sendable {
             retryDelayMs: Int64 = 500,
             retryDelayMaximumMs: Int64 = 30_000,
             statementTimeout: Duration = .seconds(5),
-            checkpointOwner: String = "boilerd"
+            checkpointOwner: String = "boilerd",
+            topicPrefix: String = "boilers"
         ) {
+            self.topicPrefix = topicPrefix
             self.tickInterval = tickInterval
             self.checkpointIntervalMs = checkpointIntervalMs
             self.maximumPending = maximumPending
@@ -310,7 +314,7 @@ public final class SnapshotService: Service, Sendable {
             }
         }
         try? self.mqtt?.publishNow(
-            "boilers/\(snapshot.boilerID.rawValue)/snapshot/hourly",
+            "\(self.configuration.topicPrefix)/\(snapshot.boilerID.rawValue)/snapshot/hourly",
             payload: payload,
             qos: .atLeastOnce,
             retain: true

@@ -170,4 +170,31 @@ struct FleetTests {
         #expect(iso8601(951_782_400_000) == "2000-02-29T00:00:00Z")
         #expect(iso8601(-1_000) == "1969-12-31T23:59:59Z")
     }
+
+    /// Closed loop: a commanded room setpoint holds until it expires, and the room follows it.
+    @Test func aCommandedSetpointSteersTheRoomUntilItExpires() throws {
+        let configuration = try Self.configuration(boilers: 1, batch: 60, durationMs: 3 * hourMs)
+        var free = Fleet(configuration: configuration)
+        var steered = Fleet(configuration: configuration)
+        steered.command(boiler: 0, setpointC: 23, validUntilMs: Self.start + 2 * hourMs)
+        #expect(steered.setpoint(boiler: 0) == 23 && free.setpoint(boiler: 0) == 20)
+        var rooms: [[Double]] = [[], []]
+        for (index, fleet) in [(0, free), (1, steered)] {
+            var fleet = fleet
+            var events: [Fleet.Event] = []
+            while fleet.next(into: &events) {
+                for case .publish(_, let payload) in events {
+                    let decoded = try TelemetryDecoder().decode(payload, boilerID: BoilerID(fleet.ids[0])!, nowMs: Self.now)
+                    rooms[index].append(try #require(decoded[decoded.count - 1].roomC))
+                }
+                events.removeAll()
+            }
+            // After `validUntil`, the boiler's own setpoint again.
+            #expect(fleet.setpoint(boiler: 0) == 20)
+        }
+        // Second hour (minutes 60...119): the steered room is near 23 °C, the free one near 20 °C.
+        let free2 = rooms[0][60..<120].reduce(0, +) / 60, steered2 = rooms[1][60..<120].reduce(0, +) / 60
+        #expect(abs(free2 - 20) < 1, "free room \(free2)")
+        #expect(abs(steered2 - 23) < 1, "steered room \(steered2)")
+    }
 }
