@@ -23,6 +23,8 @@ let package = Package(
         .library(name: "HeatingControl", targets: ["HeatingControl"]),
         .library(name: "BoilerService", targets: ["BoilerService"]),
         .executable(name: "boiler-sim", targets: ["boiler-sim"]),
+        .executable(name: "boilerd", targets: ["boilerd"]),
+        .executable(name: "boilerctl", targets: ["boilerctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -30,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Without its default traits (swift-configuration support, full Foundation): neither is used here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The in-memory stream engine: standard library and Synchronization only.
@@ -115,6 +120,53 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The daemon: settings from flags, environment and config file; logging and Prometheus wired here.
+        .executableTarget(
+            name: "boilerd",
+            dependencies: [
+                "BoilerService",
+                "RingStream",
+                "MQTT",
+                "SnapshotStore",
+                "Telemetry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The command-line client of the HTTP API.
+        .executableTarget(
+            name: "boilerctl",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP API with HummingbirdTesting, boilerd's settings, and boilerctl's formatting.
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "BoilerService",
+                "boilerd",
+                "boilerctl",
+                "HeatingControl",
+                "RingStream",
+                "SnapshotStore",
+                "Telemetry",
+                "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

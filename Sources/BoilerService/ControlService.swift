@@ -62,6 +62,8 @@ public final class ControlService: Service, Sendable {
         var decisions: [String: UInt64] = [:]
         var refused: UInt64 = 0
         var commands: UInt64 = 0
+        /// Each boiler's latest decision (for the API).
+        var lastDecisions: [BoilerID: Decision] = [:]
     }
 
     public let configuration: Configuration
@@ -100,7 +102,7 @@ public final class ControlService: Service, Sendable {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if let due = self.dueTick() { _ = try? await self.tick(at: due) }
-            try? await Task.sleep(for: self.configuration.pollInterval)
+            await sleepUnlessShuttingDown(self.configuration.pollInterval)
         }
     }
 
@@ -227,6 +229,7 @@ public final class ControlService: Service, Sendable {
             state.commands &+= UInt64(commands.count)
             for decision in made {
                 state.decisions[decision.trusted ? "trusted" : decision.reason, default: 0] &+= 1
+                state.lastDecisions[decision.boilerID] = decision
             }
         }
         if let store = self.store {
@@ -270,4 +273,7 @@ public final class ControlService: Service, Sendable {
     public var statistics: (decisions: [String: UInt64], commands: UInt64, refused: UInt64) {
         self.state.withLock { ($0.decisions, $0.commands, $0.refused) }
     }
+
+    /// Each boiler's latest decision.
+    public var lastDecisions: [BoilerID: Decision] { self.state.withLock { $0.lastDecisions } }
 }

@@ -158,7 +158,7 @@ public final class SnapshotService: Service, Sendable {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await self.tick()
-            try? await Task.sleep(for: self.configuration.tickInterval)
+            await sleepUnlessShuttingDown(self.configuration.tickInterval)
         }
         await self.flush()
     }
@@ -273,19 +273,7 @@ public final class SnapshotService: Service, Sendable {
 
     /// Runs one store call, failing it after `statementTimeout` (the call is cancelled).
     private func withTimeout<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        let timeout = self.configuration.statementTimeout
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw SnapshotStoreError("PostgreSQL did not answer within \(timeout)")
-            }
-            return result
-        }
+        try await withStatementTimeout(self.configuration.statementTimeout, body)
     }
 
     /// Publishes a closed snapshot into the snapshot stream and over MQTT, once, when it closes.

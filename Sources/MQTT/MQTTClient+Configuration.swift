@@ -104,7 +104,7 @@ extension MQTTClient {
         }
 
         /// Host, port and whether TLS is used, parsed from `url`.
-        func endpoint() throws(MQTTError) -> (host: String, port: Int32, tls: Bool) {
+        public func endpoint() throws(MQTTError) -> (host: String, port: Int32, tls: Bool) {
             let secure: Bool
             let rest: Substring
             if self.url.hasPrefix("mqtt://") {

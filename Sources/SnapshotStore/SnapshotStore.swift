@@ -24,11 +24,11 @@ public final class SnapshotStore: Sendable {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, !host.isEmpty
         else {
-            throw SnapshotStoreError("database URL '\(url)' is not postgres://user[:password]@host[:port]/database")
+            throw SnapshotStoreError("database URL '\(redactingPassword(url))' is not postgres://user[:password]@host[:port]/database")
         }
         let database = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard let user = components.user, !user.isEmpty, !database.isEmpty else {
-            throw SnapshotStoreError("database URL '\(url)' needs a user and a database name")
+            throw SnapshotStoreError("database URL '\(redactingPassword(url))' needs a user and a database name")
         }
         var configuration = PostgresClient.Configuration(
             host: host,
@@ -257,4 +257,22 @@ extension SnapshotStore {
         for try await (id, hour) in closed.decode((String, Int64).self) { written.insert("\(id):\(hour)") }
         return windows.filter { !written.contains("\($0.boilerID.rawValue):\($0.accumulator.hourStartMs)") }
     }
+}
+
+extension SnapshotStore {
+    /// One round trip (`SELECT 1`): whether PostgreSQL answers now.
+    public func ping() async throws {
+        _ = try await self.client.query("SELECT 1", logger: self.logger).collect()
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+public func redactingPassword(_ url: String) -> String {
+    guard var components = URLComponents(string: url), components.password != nil else {
+        // Unparsable: keep only what is before a possible credentials part.
+        guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
+        return String(url[..<scheme.upperBound]) + "***" + String(url[at...])
+    }
+    components.password = "***"
+    return components.string ?? url
 }
