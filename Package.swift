@@ -35,6 +35,7 @@ let package = Package(
         // Without its default traits (swift-configuration support, full Foundation): neither is used here.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // The in-memory stream engine: standard library and Synchronization only.
@@ -157,6 +158,7 @@ let package = Package(
                 "boilerd",
                 "boilerctl",
                 "HeatingControl",
+                "MQTT",
                 "RingStream",
                 "SnapshotStore",
                 "Telemetry",
@@ -164,6 +166,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -215,6 +219,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "BoilerService",
                 "SnapshotStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -12,8 +12,8 @@ export BOILER_SERVICES_DIR="${BOILER_SERVICES_DIR:-/tmp/boilerpipeline-services-
 trap '"$services" stop >/dev/null 2>&1 || true' EXIT
 
 # The schema-example test cross-checks the decoder with an independent validator (python-jsonschema).
-if ! python3 -c 'import jsonschema, referencing' >/dev/null 2>&1; then
-    python3 -m pip install --quiet jsonschema >&2 || echo "test.sh: could not install python jsonschema" >&2
+if ! python3 -c "import jsonschema, referencing, yaml" >/dev/null 2>&1; then
+    python3 -m pip install --quiet jsonschema pyyaml >&2 || echo "test.sh: could not install python jsonschema" >&2
 fi
 
 if ! env_lines="$("$services" start)"; then
