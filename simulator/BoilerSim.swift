@@ -52,7 +52,7 @@ struct BoilerSim: AsyncParsableCommand {
     @Option(help: "Seed of every random choice: parameters, noise, boot ids, faults.")
     var seed: UInt64 = 1
 
-    @Option(help: "Event time of the first reading, ISO 8601 UTC (default: the hour that begins 'duration' before now).")
+    @Option(help: "Event time of the first reading: ISO 8601 UTC, or 'now' (real time, with --accel 1). Default: the hour that begins 'duration' before now.")
     var start: String?
 
     @Option(help: "Write the ground truth here (JSON lines).")
@@ -119,6 +119,7 @@ struct BoilerSim: AsyncParsableCommand {
 
     func startMs(nowMs: Int64, durationMs: Int64) throws -> Int64 {
         guard let start = self.start else { return hourStart(of: nowMs - durationMs) }
+        if start == "now" { return nowMs - nowMs % 1_000 }
         let formatter = ISO8601DateFormatter()
         guard let date = formatter.date(from: start) else {
             throw ValidationError("--start must be an ISO 8601 UTC time like 2026-11-26T14:00:00Z, got '\(start)'")
