@@ -24,8 +24,8 @@ fi
 eval "$env_lines"
 echo "test.sh: MQTT ${BOILER_TEST_MQTT_URL:-unavailable}, PostgreSQL ${BOILER_TEST_DATABASE_URL:-unavailable}" >&2
 
-# The end-to-end tests run the simulator as a child process: build it first.
-swift build --product boiler-sim >&2 || echo "test.sh: could not build boiler-sim" >&2
+# The end-to-end tests run the simulator and boilerd as child processes: build them first.
+for product in boiler-sim boilerd; do swift build --product "$product" >&2 || echo "test.sh: could not build $product" >&2; done
 swift test "$@"
 status=$?
 echo "test.sh: swift test exited with status $status" >&2

@@ -1,7 +1,7 @@
 /// The dashboard at `/`: one self-contained page (no build step, no external assets). It refreshes itself every
 /// 2 s from `/v1/boilers`; choosing a boiler draws its hourly means with the min-max band (from
 /// `/v1/boilers/{id}/snapshots`) and its recent readings (as the page sees them arrive). With an API token, open
-/// the page as `/#token=...`; the token stays in the browser's local storage.
+/// the page as `/#token=...`; the token stays in the browser's local storage. `/#boiler=ID` opens with that boiler chosen.
 let dashboardHTML = #"""
 <!doctype html>
 <html lang="en">
@@ -41,10 +41,10 @@ svg text { font-size: 11px; fill: #555; }
 </div>
 <script>
 "use strict";
-const hashToken = new URLSearchParams(location.hash.slice(1)).get("token");
-if (hashToken) { localStorage.setItem("boilerToken", hashToken); history.replaceState(null, "", location.pathname); }
+const hash = new URLSearchParams(location.hash.slice(1));
+if (hash.get("token")) { localStorage.setItem("boilerToken", hash.get("token")); history.replaceState(null, "", location.pathname); }
 const token = localStorage.getItem("boilerToken");
-let selected = null;
+let selected = hash.get("boiler");
 const recent = {};
 function api(path) {
   const headers = token ? { "Authorization": "Bearer " + token } : {};
@@ -123,6 +123,7 @@ function drawRecent() {
   draw(document.getElementById("recent"), recent[selected] || [], null);
 }
 refresh();
+loadHourly();
 setInterval(refresh, 2000);
 setInterval(loadHourly, 10000);
 </script>
