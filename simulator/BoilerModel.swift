@@ -3,10 +3,11 @@ import Foundation
 /// The thermal model of one boiler and the house it heats.
 ///
 /// The burner heats the water; the water heats the room through the radiators; the room loses heat to the
-/// outdoors, whose temperature drifts slowly (a daily swing plus a random walk). The room thermostat asks for heat
-/// below its setpoint (with hysteresis), and the boiler's own aquastat keeps the water between a low and a high
-/// limit while heat is asked for, so the water temperature saw-tooths over minutes as real boilers' do. The
-/// sensor adds noise and reads to 0.01 °C. Each boiler draws its own parameters from its generator.
+/// outdoors, whose temperature drifts slowly (a daily swing plus a random walk). The boiler's aquastat fires the
+/// burner between a low and a high water limit, so the water temperature saw-tooths over minutes as real boilers'
+/// do; the room thermostat runs the circulation pump below its setpoint (with hysteresis), and with the pump off
+/// the water loses only a little heat where the boiler stands. The sensor adds noise and reads to 0.01 °C. Each
+/// boiler draws its own parameters from its generator.
 struct BoilerModel: Sendable {
     /// What the model is made of, drawn once per boiler.
     struct Parameters: Sendable, Hashable {
@@ -74,7 +75,7 @@ struct BoilerModel: Sendable {
     init(random: SplitMix64) {
         var random = random
         self.parameters = Parameters.draw(&random)
-        self.waterC = random.uniform(45...65)
+        self.waterC = random.uniform(55...70)
         self.roomC = self.parameters.baseSetpointC + random.uniform(-1.5...0.5)
         self.setpointC = self.parameters.baseSetpointC
         self.random = random
@@ -101,11 +102,13 @@ struct BoilerModel: Sendable {
         if self.roomC > self.setpointC + 0.25 { self.heatDemand = false }
         if self.waterC < p.waterLowC { self.firing = true }
         if self.waterC > p.waterHighC { self.firing = false }
-        let burnerPct = self.heatDemand && self.firing ? p.firingPct : 0
+        let burnerPct = self.firing ? p.firingPct : 0
         let burnerKW = p.burnerKW * burnerPct / 100
-        let radiatorKW = p.radiatorKW * (self.waterC - self.roomC)
+        // The pump runs while the room asks for heat; standing losses otherwise.
+        let radiatorKW = (self.heatDemand ? p.radiatorKW : 0) * (self.waterC - self.roomC)
+        let standingKW = 0.03 * (self.waterC - self.roomC)
         let lossKW = p.lossKW * (self.roomC - outdoor)
-        self.waterC += (burnerKW - radiatorKW) / p.waterCapacity * dt
+        self.waterC += (burnerKW - radiatorKW - standingKW) / p.waterCapacity * dt
         self.roomC += (radiatorKW - lossKW) / p.roomCapacity * dt
         let measured = self.waterC + p.noiseC * self.random.gaussian()
         // Within the schema's ranges whatever the parameters do.

@@ -43,14 +43,16 @@ public struct DefaultControlPolicy: ControlPolicy {
         let desired = envelope.base - self.law.gain * delta
         let clamped = min(max(desired, envelope.minimum), envelope.maximum)
         let step = min(max(clamped - previous, -self.law.maximumStepC), self.law.maximumStepC)
+        // Setpoints are sent to 0.01 °C; the reason compares what is sent with the rounded clamp.
         let target = ((previous + step) * 100).rounded() / 100
+        let clampedSent = (clamped * 100).rounded() / 100
         guard target != previous else { return decision("hold", previous, send: false) }
         if let last = input.lastCommandAtMs, input.tickAtMs - last < self.law.minimumCommandIntervalMs {
             return decision("interval-limited", previous, send: false)
         }
         let reason =
-            clamped != desired && target == clamped ? "clamped"
-            : target != clamped ? "step-limited"
+            clamped != desired && target == clampedSent ? "clamped"
+            : target != clampedSent ? "step-limited"
             : target < previous ? "lower" : "raise"
         return decision(reason, target, send: true)
     }

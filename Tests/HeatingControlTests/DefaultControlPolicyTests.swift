@@ -111,3 +111,12 @@ func input(
         #expect(DefaultControlPolicy().decide(input(snapshot: snapshot(samples: 288_000))).trusted)
     }
 }
+
+/// A target that needs no step limit is not called step-limited because setpoints are sent to 0.01 °C.
+@Test func roundingToHundredthsDoesNotMakeAStepLimit() {
+    // delta = 57.66 - 60 = -2.34: desired 20 + 0.468 = 20.468, sent as 20.47, well inside the 0.5 °C step.
+    let decision = DefaultControlPolicy().decide(input(current: 57.66, previous: 20))
+    #expect(decision.trusted && decision.sendCommand)
+    #expect(decision.roomSetpointC == 20.47)
+    #expect(decision.reason == "raise")
+}

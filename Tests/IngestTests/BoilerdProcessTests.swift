@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SnapshotStore
+import Telemetry
 import TestSupport
 import Testing
 

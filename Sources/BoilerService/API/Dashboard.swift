@@ -22,7 +22,7 @@ tr:hover { background: #f3f7ff; cursor: pointer; }
 .untrusted { color: #b00; }
 .trusted { color: #070; }
 .low { color: #b60; }
-#charts { display: flex; flex-wrap: wrap; gap: 1.5em; margin-top: 1.5em; }
+#charts { display: flex; flex-wrap: wrap; gap: 1.5em; margin-bottom: 1.5em; }
 .chart { background: #fff; border: 1px solid #ddd; padding: .5em; }
 .chart h2 { font-size: 1em; margin: 0 0 .3em; }
 svg text { font-size: 11px; fill: #555; }
@@ -31,14 +31,14 @@ svg text { font-size: 11px; fill: #555; }
 <body>
 <h1>BoilerPipeline fleet</h1>
 <div id="status">loading...</div>
-<table id="fleet">
-<thead><tr><th>boiler</th><th>water now °C</th><th>reading age</th><th>last hourly mean °C</th><th>coverage</th><th>last decision</th><th>room setpoint °C</th></tr></thead>
-<tbody></tbody>
-</table>
 <div id="charts">
 <div class="chart"><h2 id="hourlyTitle">hourly mean (choose a boiler)</h2><svg id="hourly" width="560" height="260"></svg></div>
 <div class="chart"><h2 id="recentTitle">recent readings</h2><svg id="recent" width="560" height="260"></svg></div>
 </div>
+<table id="fleet">
+<thead><tr><th>boiler</th><th>water now °C</th><th>reading age</th><th>last hourly mean °C</th><th>coverage</th><th>last decision</th><th>room setpoint °C</th></tr></thead>
+<tbody></tbody>
+</table>
 <script>
 "use strict";
 const hash = new URLSearchParams(location.hash.slice(1));
