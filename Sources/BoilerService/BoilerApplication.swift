@@ -158,7 +158,8 @@ public final class BoilerApplication: Sendable {
                     "snapshots_writing": snapshotter.isReady,
                 ]
             },
-            metrics: metricsExposition
+            metrics: metricsExposition,
+            metricsFactory: metricsFactory
         )
     }
 

@@ -4,6 +4,7 @@ import HeatingControl
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Metrics
 import NIOCore
 import RingStream
 import SnapshotStore
@@ -56,11 +57,12 @@ struct APIFixture {
     func api(
         token: String? = nil,
         readiness: @escaping BoilerAPI.Readiness = { ["migrated": true] },
-        metrics: (@Sendable () -> [UInt8])? = nil
+        metrics: (@Sendable () -> [UInt8])? = nil,
+        metricsFactory: (any MetricsFactory)? = nil
     ) -> BoilerAPI {
         BoilerAPI(
             configuration: .init(apiToken: token), pipeline: self.pipeline, telemetry: self.telemetry, controller: self.controller,
-            store: self.store, readiness: readiness, metrics: metrics
+            store: self.store, readiness: readiness, metrics: metrics, metricsFactory: metricsFactory
         )
     }
 }

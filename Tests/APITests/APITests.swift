@@ -70,7 +70,8 @@ struct APITests {
     @Test func streamMessagesReportTheEvictedRangeAsAGap() async throws {
         let fixture = try APIFixture(maxMessages: 10)
         for seq in 0..<25 { fixture.feed("b1", seq: seq, firstMs: APIFixture.hour0 + Int64(seq) * 10, values: [50 + Double(seq)]) }
-        let app = Application(router: fixture.api().router())
+        let registry = PrometheusCollectorRegistry()
+        let app = Application(router: fixture.api(metricsFactory: PrometheusMetricsFactory(registry: registry)).router())
         try await app.test(.router) { client in
             let info = try await client.get("/v1/stream").object
             #expect(info["messages"] as? Int == 10 && info["first_seq"] as? Int == 16 && info["last_seq"] as? Int == 25)
@@ -81,6 +82,7 @@ struct APITests {
             #expect(messages.map { $0["seq"] as? Int } == [16, 17, 18, 19, 20])
             #expect((messages.first?["reading"] as? [String: Any])?["water_c"] as? Double == 65)
             #expect(page["next_seq"] as? Int == 21)
+            #expect(registry.emitToString().contains("boiler_stream_consumer_gaps_total 1\n"))
             let bad: [(String, String)] = [
                 ("/v1/stream/messages?subject=boiler..x", "subject:"),
                 ("/v1/stream/messages?from_seq=0", "from_seq:"),

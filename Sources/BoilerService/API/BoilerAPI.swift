@@ -2,6 +2,7 @@ import Foundation
 import HeatingControl
 import Hummingbird
 import Logging
+import Metrics
 import RingStream
 import SnapshotStore
 import Telemetry
@@ -33,6 +34,8 @@ public struct BoilerAPI: Sendable {
     let readiness: Readiness
     let metrics: (@Sendable () -> [UInt8])?
     let statementTimeout: Duration
+    /// `boiler_stream_consumer_gaps_total`: evicted ranges reported to readers of `/v1/stream/messages`.
+    let gapsReported: Counter
 
     public init(
         configuration: Configuration = .init(),
@@ -42,8 +45,12 @@ public struct BoilerAPI: Sendable {
         store: SnapshotStore?,
         readiness: @escaping Readiness,
         metrics: (@Sendable () -> [UInt8])?,
-        statementTimeout: Duration = .seconds(5)
+        statementTimeout: Duration = .seconds(5),
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
+        self.gapsReported =
+            metricsFactory.map { Counter(label: "boiler_stream_consumer_gaps_total", factory: $0) }
+            ?? Counter(label: "boiler_stream_consumer_gaps_total")
         self.configuration = configuration
         self.pipeline = pipeline
         self.telemetry = telemetry
@@ -162,6 +169,7 @@ public struct BoilerAPI: Sendable {
             throw APIError.badParameter("subject", "\(error)")
         }
         let (messages, gaps) = self.telemetry.fetch(&consumer, maxMessages: limit)
+        if !gaps.isEmpty { self.gapsReported.increment(by: gaps.count) }
         return APIModels.StreamMessages(
             messages: messages.map { message in
                 APIModels.StreamMessage(
