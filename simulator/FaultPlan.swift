@@ -1,3 +1,5 @@
+import Foundation
+
 /// The faults to inject, parsed from `--faults`, e.g.
 /// `duplicate=0.01,reorder=0.001,drop=0.001,malformed=0.0005,skew=+2s@b0003,disconnect=30s@15m`.
 ///
@@ -29,7 +31,7 @@ struct FaultPlan: Sendable, Hashable {
         for part in spec.split(separator: ",", omittingEmptySubsequences: true) {
             let pieces = part.split(separator: "=", maxSplits: 1)
             guard pieces.count == 2 else { throw SimulatorError("fault '\(part)' is not name=value") }
-            let name = pieces[0].trimmingSpaces, value = pieces[1].trimmingSpaces
+            let name = pieces[0].trimmingCharacters(in: .whitespaces), value = pieces[1].trimmingCharacters(in: .whitespaces)
             switch name {
             case "duplicate", "reorder", "drop", "malformed":
                 guard let rate = Double(value), rate >= 0, rate <= 1 else {
@@ -79,10 +81,4 @@ struct FaultCounts: Sendable, Hashable {
     var disconnects: UInt64 = 0
     /// Readings generated while disconnected at QoS 0: never sent.
     var lostOfflineReadings: UInt64 = 0
-}
-
-extension Substring {
-    var trimmingSpaces: String {
-        String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-    }
 }

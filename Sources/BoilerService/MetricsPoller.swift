@@ -52,9 +52,7 @@ public final class MetricsPoller: Service, Sendable {
             if let existing = counters[outcome] { return existing }
             let trusted = outcome == "trusted"
             let dimensions = [("trusted", trusted ? "true" : "false"), ("reason", trusted ? "any" : outcome)]
-            let made =
-                self.factory.map { Counter(label: "boiler_decisions_total", dimensions: dimensions, factory: $0) }
-                ?? Counter(label: "boiler_decisions_total", dimensions: dimensions)
+            let made = makeCounter("boiler_decisions_total", dimensions: dimensions, factory: self.factory)
             counters[outcome] = made
             return made
         }
@@ -76,11 +74,9 @@ public final class MetricsPoller: Service, Sendable {
         self.clock = clock
         self.interval = interval
         func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
-            factory.map { Counter(label: label, dimensions: dimensions, factory: $0) } ?? Counter(label: label, dimensions: dimensions)
+            makeCounter(label, dimensions: dimensions, factory: factory)
         }
-        func gauge(_ label: String) -> Gauge {
-            factory.map { Gauge(label: label, factory: $0) } ?? Gauge(label: label)
-        }
+        func gauge(_ label: String) -> Gauge { makeGauge(label, factory: factory) }
         self.factory = factory
         self.instruments = Instruments(
             messages: counter("boiler_mqtt_messages_total"),

@@ -95,14 +95,12 @@ public final class SnapshotService: Service, Sendable {
         let checkpointFailures: Counter
 
         init(factory: (any MetricsFactory)?) {
-            func counter(_ label: String) -> Counter {
-                factory.map { Counter(label: label, factory: $0) } ?? Counter(label: label)
-            }
+            func counter(_ label: String) -> Counter { makeCounter(label, factory: factory) }
             self.written = counter("boiler_snapshots_written_total")
             self.alreadyPresent = counter("boiler_snapshots_already_present_total")
             self.writeFailures = counter("boiler_snapshot_write_failures_total")
             self.checkpointFailures = counter("boiler_checkpoint_failures_total")
-            self.pending = factory.map { Gauge(label: "boiler_snapshots_pending", factory: $0) } ?? Gauge(label: "boiler_snapshots_pending")
+            self.pending = makeGauge("boiler_snapshots_pending", factory: factory)
         }
     }
 

@@ -11,7 +11,7 @@ import Testing
 @Suite(.enabled(if: TestServices.runMQTT || TestServices.runPostgres))
 struct BoilerdProcessTests {
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("boilerd").path
+        TestServices.builtProduct("boilerd")
     }
 
     @Test func sigtermCheckpointsAndExitsZeroWithinTenSeconds() async throws {
@@ -22,8 +22,7 @@ struct BoilerdProcessTests {
         logger.logLevel = .critical
         let database = try await TestServices.makeDatabase(logger: logger)
         let databaseURL = String(baseURL[..<(baseURL.lastIndex(of: "/") ?? baseURL.endIndex)]) + "/" + (database.database ?? "")
-        let port = try run(["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
-            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let port = try TestServices.freeLoopbackPort()
         let prefix = "proc\(UInt32.random(in: 0...UInt32.max))"
         // Processes started from Swift's threads inherit blocked signals: unblock them before exec, so SIGTERM
         // reaches boilerd as it would from systemd or a shell.

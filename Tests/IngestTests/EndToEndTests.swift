@@ -21,7 +21,7 @@ struct EndToEndTests {
     /// The simulator next to the test binary (`swift build` puts both in the same folder), or $BOILER_SIM.
     static var simulatorPath: String {
         if let path = ProcessInfo.processInfo.environment["BOILER_SIM"] { return path }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("boiler-sim").path
+        return TestServices.builtProduct("boiler-sim")
     }
 
     /// One line of the truth file.

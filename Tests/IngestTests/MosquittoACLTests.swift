@@ -25,8 +25,7 @@ struct MosquittoACLTests {
         #expect(Set(passwords.keys) == ["boilerd", "b0001", "b0002"])
 
         // The deployment's configuration, on a free loopback port, with the files just made.
-        let port = try run(["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
-            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let port = try TestServices.freeLoopbackPort()
         var configuration = try String(contentsOf: Self.deploy.appendingPathComponent("mosquitto.conf"), encoding: .utf8)
         configuration = configuration
             .replacingOccurrences(of: "listener 1883", with: "listener \(port) 127.0.0.1")

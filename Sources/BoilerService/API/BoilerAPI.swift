@@ -48,9 +48,7 @@ public struct BoilerAPI: Sendable {
         statementTimeout: Duration = .seconds(5),
         metricsFactory: (any MetricsFactory)? = nil
     ) {
-        self.gapsReported =
-            metricsFactory.map { Counter(label: "boiler_stream_consumer_gaps_total", factory: $0) }
-            ?? Counter(label: "boiler_stream_consumer_gaps_total")
+        self.gapsReported = makeCounter("boiler_stream_consumer_gaps_total", factory: metricsFactory)
         self.configuration = configuration
         self.pipeline = pipeline
         self.telemetry = telemetry
