@@ -95,6 +95,7 @@ let package = Package(
             resources: [
                 .embedInCode("Migrations/001_initial.sql"),
                 .embedInCode("Migrations/002_checkpoint_sets.sql"),
+                .embedInCode("Migrations/003_written_at.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -71,7 +71,8 @@ public final class IngestPipeline: Sendable {
     /// Handles one message. Never throws and never stops: a bad message is counted, logged (rate-limited) and,
     /// if configured, sent to the dead-letter topic.
     public func handle(topic: UnsafeBufferPointer<UInt8>, payload: UnsafeBufferPointer<UInt8>) {
-        let nowMs = self.clock.nowMs()
+        let nowNs = self.clock.nowNs()
+        let nowMs = WallClock.milliseconds(nowNs)
         let rejected: (BoilerID?, TelemetryRejection)? = self.state.withLock { state in
             state.statistics.messages &+= 1
             // The topic is parsed once; a decode failure keeps the id for the dead-letter topic.
@@ -80,7 +81,7 @@ public final class IngestPipeline: Sendable {
                 let id = try self.layout.boilerID(in: topic)
                 boilerID = id
                 try self.decoder.decode(payload, boilerID: id, into: &state.payload, nowMs: nowMs)
-                self.ingest(&state, boilerID: id, nowMs: nowMs)
+                self.ingest(&state, boilerID: id, nowNs: nowNs, nowMs: nowMs)
                 return nil
             } catch {
                 state.statistics.rejections.record(error.reason)
@@ -92,7 +93,7 @@ public final class IngestPipeline: Sendable {
         }
     }
 
-    private func ingest(_ state: inout State, boilerID: BoilerID, nowMs: Int64) {
+    private func ingest(_ state: inout State, boilerID: BoilerID, nowNs: Int64, nowMs: Int64) {
         let subject = state.subjects[boilerID] ?? {
             let subject = "boiler.\(boilerID.rawValue).telemetry"
             state.subjects[boilerID] = subject
@@ -102,7 +103,8 @@ public final class IngestPipeline: Sendable {
         if state.duplicateFlags.count < count { state.duplicateFlags = Array(repeating: false, count: count) }
         var duplicates = 0
         var refusal: StreamError? = nil
-        let now = StreamInstant(millisecondsSinceEpoch: nowMs)
+        // Stored at the nanosecond, so publish-to-stream latency can be read back (deploy/bench/e2e.sh).
+        let now = StreamInstant(nanosecondsSinceEpoch: nowNs)
         withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
             // The closure throws nothing: each refusal is handled per reading inside.
             _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in

@@ -18,6 +18,7 @@ extension SnapshotStore {
             name: "checkpoint_sets",
             sql: String(decoding: PackageResources._02_checkpoint_sets_sql, as: UTF8.self)
         ),
+        Migration(version: 3, name: "written_at", sql: String(decoding: PackageResources._03_written_at_sql, as: UTF8.self)),
     ]
 
     /// A fixed key for the advisory lock that serialises migrations between workers.

@@ -24,7 +24,7 @@ struct APIFixture {
     let store: SnapshotStore?
     let logger: Logger
 
-    init(store: SnapshotStore? = nil, maxMessages: Int = 100_000) throws {
+    init(store: SnapshotStore? = nil, maxMessages: Int = 100_000, clock: WallClock = .system) throws {
         var logger = Logger(label: "api-test")
         logger.logLevel = .critical
         self.logger = logger
@@ -32,7 +32,8 @@ struct APIFixture {
         self.telemetry = try RingStream(configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: maxMessages, maxBytes: 16 << 20))
         self.decisions = try RingStream(configuration: .init(name: "DECISIONS", subjects: ["boiler.*.setpoint"], maxMessages: 10_000, maxBytes: 4 << 20))
         self.pipeline = IngestPipeline(
-            decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: self.telemetry, logger: logger
+            decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: self.telemetry, clock: clock,
+            logger: logger
         )
         self.controller = ControlService(
             policy: DefaultControlPolicy(trust: TrustPolicy(minimumCoverage: 0)), telemetry: self.telemetry, decisions: self.decisions,

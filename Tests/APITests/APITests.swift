@@ -68,7 +68,8 @@ struct APITests {
     }
 
     @Test func streamMessagesReportTheEvictedRangeAsAGap() async throws {
-        let fixture = try APIFixture(maxMessages: 10)
+        let storedAtNs: Int64 = 1_764_165_600_123_456_789
+        let fixture = try APIFixture(maxMessages: 10, clock: .nanoseconds({ storedAtNs }))
         for seq in 0..<25 { fixture.feed("b1", seq: seq, firstMs: APIFixture.hour0 + Int64(seq) * 10, values: [50 + Double(seq)]) }
         let registry = PrometheusCollectorRegistry()
         let app = Application(router: fixture.api(metricsFactory: PrometheusMetricsFactory(registry: registry)).router())
@@ -81,6 +82,9 @@ struct APITests {
             let messages = page["messages"] as? [[String: Any]] ?? []
             #expect(messages.map { $0["seq"] as? Int } == [16, 17, 18, 19, 20])
             #expect((messages.first?["reading"] as? [String: Any])?["water_c"] as? Double == 65)
+            // The store time to the nanosecond (publish-to-stream latency is read from it), and in milliseconds.
+            #expect(messages.first?["stored_at_ns"] as? Int == Int(storedAtNs))
+            #expect(messages.first?["stored_at_ms"] as? Int == Int(storedAtNs / 1_000_000))
             #expect(page["next_seq"] as? Int == 21)
             #expect(registry.emitToString().contains("boiler_stream_consumer_gaps_total 1\n"))
             let bad: [(String, String)] = [

@@ -41,9 +41,9 @@ struct SnapshotStoreTests {
         async let first = database.store(0).migrate()
         async let second = database.store(1).migrate()
         let applied = try await [first, second]
-        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2]])
+        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2, 3]])
         #expect(try await database.store(0).migrate() == [])
-        #expect(try await database.count("SELECT count(*)::bigint FROM schema_migrations") == 2)
+        #expect(try await database.count("SELECT count(*)::bigint FROM schema_migrations") == 3)
         #expect(
             try await database.count(
                 "SELECT count(*)::bigint FROM information_schema.tables WHERE table_name IN ('hourly_snapshots', 'window_checkpoints', 'controller_decisions')"
@@ -60,6 +60,12 @@ struct SnapshotStoreTests {
         async let b = database.store(1).write(value)
         let results = try await [a, b]
         #expect(results.filter { $0 }.count == 1)
+        // The row records when it was written (migration 003), by the database's clock, just now.
+        #expect(
+            try await database.count(
+                "SELECT count(*)::bigint FROM hourly_snapshots WHERE written_at BETWEEN now() - interval '1 minute' AND clock_timestamp()"
+            ) == 1
+        )
         // Replayed after a restart, with different contents: still the first row, unchanged.
         #expect(try await database.store(0).write(snapshot(samples: 10, mean: 99)) == false)
         #expect(try await database.count("SELECT count(*)::bigint FROM hourly_snapshots") == 1)

@@ -167,6 +167,8 @@ public enum APIModels {
         public var seq: UInt64
         public var subject: String
         public var stored_at_ms: Int64
+        /// The same instant to the nanosecond (the wall clock when the reading was stored).
+        public var stored_at_ns: Int64
         public var reading: Reading?
     }
 

@@ -174,6 +174,7 @@ public struct BoilerAPI: Sendable {
                     seq: message.sequence,
                     subject: message.subject,
                     stored_at_ms: message.timestamp.millisecondsSinceEpoch,
+                    stored_at_ns: message.timestamp.nanosecondsSinceEpoch,
                     reading: message.payload.withUnsafeBytes { TelemetryReading(record: $0) }.map(APIModels.Reading.init)
                 )
             },
