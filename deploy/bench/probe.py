@@ -2,7 +2,8 @@
 """Latency probe for deploy/bench/e2e.sh (a benchmark, not a test).
 
 Publishes single-reading payloads for boiler `probe` at RATE messages/s, while process PID lives, through `mosquitto_pub -l`
-(one line, one message, QoS 1), each carrying its send time (CLOCK_REALTIME, ns) as `seq`. While it runs it
+(one line, one message, QoS 1), each carrying its send time (CLOCK_REALTIME, µs: a seq is at most 2^53 - 1) as
+`seq`. While it runs it
 reads the probe's readings back from boilerd's stream API (`stored_at_ns` is when boilerd stored the reading),
 and at the end it reads SUB_FILE, the output of `mosquitto_sub -F '%U %p'` on the probe's topic (`%U` is when
 mosquitto_sub received the message). It prints one JSON line: how many were sent, stored and delivered, and
@@ -70,10 +71,10 @@ while True:
         time.sleep(min(next_send - now, 0.01))
         continue
     next_send += period
-    sent_ns = time.time_ns()
-    sent[sent_ns] = True
+    sent_us = time.time_ns() // 1000
+    sent[sent_us] = True
     publisher.stdin.write(
-        f'{{"v":1,"boot":"probe","seq":{sent_ns},"ts_ms":{sent_ns // 1_000_000},"water_c":60.0,'
+        f'{{"v":1,"boot":"probe","seq":{sent_us},"ts_ms":{sent_us // 1000},"water_c":60.0,'
         f'"room_c":20.0,"outdoor_c":5.0,"burner_pct":0}}\n'
     )
 publisher.stdin.close()
@@ -108,6 +109,6 @@ print(json.dumps({
     "sent": len(sent),
     "stored": len(stored),
     "delivered": len(delivered),
-    "stream": percentiles([stored[s] - s for s in stored if s in sent]),
-    "mosquitto_sub": percentiles([delivered[s] - s for s in delivered if s in sent]),
+    "stream": percentiles([stored[s] - s * 1000 for s in stored if s in sent]),
+    "mosquitto_sub": percentiles([delivered[s] - s * 1000 for s in delivered if s in sent]),
 }))
