@@ -34,6 +34,8 @@ public final class BoilerApplication: Sendable {
         public var stream: RingStream.Configuration
         public var decoder: TelemetryDecoder.Configuration
         public var windows: HourlyWindows.Configuration
+        /// Per-boiler limit on readings; none by default (see ``RateLimit``).
+        public var rateLimit: RateLimit?
         public var snapshots: SnapshotService.Configuration
         public var control: ControlService.Configuration
         public var policy: DefaultControlPolicy
@@ -54,6 +56,7 @@ public final class BoilerApplication: Sendable {
             ),
             decoder: TelemetryDecoder.Configuration = .init(),
             windows: HourlyWindows.Configuration = .init(),
+            rateLimit: RateLimit? = nil,
             snapshots: SnapshotService.Configuration = .init(),
             control: ControlService.Configuration = .init(),
             policy: DefaultControlPolicy = .init(),
@@ -70,6 +73,7 @@ public final class BoilerApplication: Sendable {
             self.stream = stream
             self.decoder = decoder
             self.windows = windows
+            self.rateLimit = rateLimit
             self.snapshots = snapshots
             self.control = control
             self.policy = policy
@@ -123,7 +127,8 @@ public final class BoilerApplication: Sendable {
                 windows: configuration.windows,
                 stream: telemetry,
                 logger: logger,
-                deadLetter: deadLetter
+                deadLetter: deadLetter,
+                rateLimit: configuration.rateLimit
             )
         }
         var snapshots = configuration.snapshots

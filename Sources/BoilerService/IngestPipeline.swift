@@ -35,6 +35,8 @@ public final class IngestPipeline: Sendable {
         var subjects: [BoilerID: String] = [:]
         var duplicateFlags: [Bool] = []
         var statistics = Statistics()
+        /// Per-boiler rate limits, when configured.
+        var limiter: RateLimiter?
         /// Per reason: when it was last logged, and how many since.
         var rejectionLog: [RejectionReason: (lastMs: Int64, suppressed: UInt64)] = [:]
     }
@@ -56,7 +58,8 @@ public final class IngestPipeline: Sendable {
         clock: WallClock = .system,
         logger: Logger,
         rejectionLogIntervalMs: Int64 = 10_000,
-        deadLetter: DeadLetterSink? = nil
+        deadLetter: DeadLetterSink? = nil,
+        rateLimit: RateLimit? = nil
     ) {
         self.layout = layout
         self.decoder = decoder
@@ -65,7 +68,7 @@ public final class IngestPipeline: Sendable {
         self.logger = logger
         self.rejectionLogIntervalMs = rejectionLogIntervalMs
         self.deadLetter = deadLetter
-        self.state = Mutex(State(windows: HourlyWindows(configuration: windows)))
+        self.state = Mutex(State(windows: HourlyWindows(configuration: windows), limiter: rateLimit.map(RateLimiter.init)))
     }
 
     /// Handles one message. Never throws and never stops: a bad message is counted, logged (rate-limited) and,
@@ -81,6 +84,7 @@ public final class IngestPipeline: Sendable {
                 let id = try self.layout.boilerID(in: topic)
                 boilerID = id
                 try self.decoder.decode(payload, boilerID: id, into: &state.payload, nowMs: nowMs)
+                try state.limiter?.admit(id, readings: state.payload.count, nowMs: nowMs)
                 self.ingest(&state, boilerID: id, nowNs: nowNs, nowMs: nowMs)
                 return nil
             } catch {

@@ -23,6 +23,8 @@ public final class MetricsPoller: Service, Sendable {
         let boilers: Gauge
         let mqttConnected: Gauge
         let lag: Gauge
+        let dedupIDs: Gauge
+        let dedupForgottenEarly: Counter
     }
 
     struct Last {
@@ -33,6 +35,7 @@ public final class MetricsPoller: Service, Sendable {
         var rejected: [RejectionReason: UInt64] = [:]
         var decisions: [String: UInt64] = [:]
         var commands: UInt64 = 0
+        var dedupForgottenEarly: UInt64 = 0
     }
 
     let pipeline: IngestPipeline
@@ -92,7 +95,9 @@ public final class MetricsPoller: Service, Sendable {
             windowsOpen: gauge("boiler_windows_open"),
             boilers: gauge("boiler_boilers_known"),
             mqttConnected: gauge("boiler_mqtt_connected"),
-            lag: gauge("boiler_ingest_lag_seconds")
+            lag: gauge("boiler_ingest_lag_seconds"),
+            dedupIDs: gauge("boiler_stream_duplicate_ids"),
+            dedupForgottenEarly: counter("boiler_stream_duplicate_ids_forgotten_early_total")
         )
     }
 
@@ -127,6 +132,14 @@ public final class MetricsPoller: Service, Sendable {
             if let control { grow(instruments.commands, &last.commands, control.commands) }
         }
         let info = self.telemetry.info()
+        self.last.withLock { last in
+            // IDs dropped before their duplicate window ended: the effective window is shorter than configured.
+            if info.duplicateIDsForgottenEarly > last.dedupForgottenEarly {
+                instruments.dedupForgottenEarly.increment(by: Int64(clamping: info.duplicateIDsForgottenEarly - last.dedupForgottenEarly))
+            }
+            last.dedupForgottenEarly = info.duplicateIDsForgottenEarly
+        }
+        instruments.dedupIDs.record(info.duplicateIDs)
         instruments.streamMessages.record(info.messages)
         instruments.streamBytes.record(info.bytes)
         instruments.streamFirst.record(Int64(clamping: info.firstSequence))

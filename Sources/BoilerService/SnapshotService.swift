@@ -78,6 +78,7 @@ public final class SnapshotService: Service, Sendable {
     struct State {
         var pending: [HourlySnapshot] = []
         var pendingLate: [HourlyWindows.LateReadings] = []
+        /// When the last checkpoint was taken (whether or not it was saved): the next is due an interval later.
         var lastCheckpointMs: Int64 = .min
         var retryDelayMs: Int64 = 0
         var nextAttemptMs: Int64 = .min
@@ -156,7 +157,12 @@ public final class SnapshotService: Service, Sendable {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await self.tick()
-            await sleepUnlessShuttingDown(self.configuration.tickInterval)
+            // Wake for the next checkpoint on time even when it falls between two ticks: a crash then loses at
+            // most one checkpoint interval of readings, not an interval and a tick.
+            let untilCheckpointMs = self.state.withLock { $0.lastCheckpointMs } &+ self.configuration.checkpointIntervalMs
+                &- self.clock.nowMs()
+            let sleep = min(self.configuration.tickInterval, .milliseconds(max(untilCheckpointMs, 1)))
+            await sleepUnlessShuttingDown(sleep)
         }
         await self.flush()
     }
@@ -165,7 +171,12 @@ public final class SnapshotService: Service, Sendable {
     public func tick() async {
         let now = self.clock.nowMs()
         let capacity = self.state.withLock { self.configuration.maximumPending - $0.pending.count }
-        let checkpointDue = self.state.withLock { $0.lastCheckpointMs == .min || now - $0.lastCheckpointMs >= self.configuration.checkpointIntervalMs }
+        let checkpointDue = self.state.withLock { state in
+            guard state.lastCheckpointMs == .min || now - state.lastCheckpointMs >= self.configuration.checkpointIntervalMs else { return false }
+            // A failed checkpoint is retried an interval later, not at once.
+            state.lastCheckpointMs = now
+            return true
+        }
         let (closed, late, open) = self.pipeline.withWindows { windows in
             windows.advance(wallMs: now)
             return (windows.drainClosed(maximum: capacity), windows.drainLate(), checkpointDue ? windows.openWindows : nil)
@@ -258,10 +269,7 @@ public final class SnapshotService: Service, Sendable {
         do {
             let owner = self.configuration.checkpointOwner
             try await self.withTimeout { try await self.store.saveCheckpointSet(owner: owner, open) }
-            self.state.withLock {
-                $0.lastCheckpointMs = now
-                $0.statistics.checkpointFlushes &+= 1
-            }
+            self.state.withLock { $0.statistics.checkpointFlushes &+= 1 }
         } catch {
             self.state.withLock { $0.statistics.checkpointFailures &+= 1 }
             self.instruments.checkpointFailures.increment()

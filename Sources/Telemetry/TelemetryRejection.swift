@@ -38,6 +38,9 @@ public enum RejectionReason: String, CaseIterable, Sendable, Hashable {
     case emptyBatch = "empty-batch"
     /// A reading's `ts_ms` is further ahead of the wall clock than allowed (5 minutes by default).
     case timestampInFuture = "timestamp-in-future"
+    /// The boiler sends more readings than its configured rate allows (refused by the ingestion worker, not the
+    /// decoder; off unless configured).
+    case rateLimited = "rate-limited"
 }
 
 /// A refused payload: the reason (for counting) and a sentence a person can act on (for logs and dead letters).

@@ -93,6 +93,9 @@ struct Options: ParsableArguments {
     @Option(help: "Event time between controller ticks, ms. Env: BOILERD_CONTROL_TICK_MS. Default 60000.")
     var controlTickMs: Int64?
 
+    @Option(help: "Per-boiler limit on readings per second (a burst of 10 s is allowed); messages over it are refused as 'rate-limited'. 0 = no limit. Env: BOILERD_RATE_LIMIT_READINGS_PER_SECOND. Default 0.")
+    var rateLimitReadingsPerSecond: Int?
+
     /// Everything resolved and checked, or the first problem, naming the setting.
     func resolve(environment: [String: String]) throws(Settings.Problem) -> (BoilerApplication.Configuration, Logger.Level) {
         let settings = try Settings(environment: environment, configFile: self.config)
@@ -162,6 +165,8 @@ struct Options: ParsableArguments {
         configuration.decoder.maximumFutureSkewMs = try settings.integer("max-future-skew-ms", flag: self.maxFutureSkewMs, default: 300_000, range: 0...Int64.max / 4)
         configuration.snapshots.checkpointIntervalMs = try settings.integer("checkpoint-interval-ms", flag: self.checkpointIntervalMs, default: 5_000, range: 100...3_600_000)
         configuration.control.tickIntervalMs = try settings.integer("control-tick-ms", flag: self.controlTickMs, default: 60_000, range: 1_000...3_600_000)
+        let rate = try settings.integer("rate-limit-readings-per-second", flag: self.rateLimitReadingsPerSecond, default: 0, range: 0...100_000_000)
+        configuration.rateLimit = rate > 0 ? RateLimit(readingsPerSecond: Double(rate)) : nil
         return (configuration, level)
     }
 }
@@ -233,6 +238,7 @@ extension Boilerd {
             print("http = \(configuration.httpHost):\(configuration.httpPort)")
             print("api-token = \(configuration.api.apiToken == nil ? "(none)" : "(set)")")
             print("log-level = \(level)")
+            print("rate-limit-readings-per-second = \(configuration.rateLimit.map { "\(Int($0.readingsPerSecond))" } ?? "0 (no limit)")")
         }
     }
 }

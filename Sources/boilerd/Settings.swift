@@ -55,6 +55,7 @@ struct Settings: Sendable {
         "telemetry-filter", "topic-prefix", "dead-letters", "database-url", "database-password-file", "http-host",
         "http-port", "api-token-file", "log-level", "stream-max-messages", "stream-max-bytes", "allowed-lateness-ms",
         "idle-allowance-ms", "max-future-skew-ms", "checkpoint-interval-ms", "control-tick-ms",
+        "rate-limit-readings-per-second",
     ]
 
     static func environmentName(_ setting: String) -> String {

@@ -138,6 +138,8 @@ struct APITests {
             #expect(lines.contains("boiler_readings_ingested_total 6"))
             #expect(lines.contains(#"boiler_payloads_rejected_total{reason="malformed-json"} 1"#))
             #expect(lines.contains("boiler_stream_last_seq 6.0"))
+            #expect(lines.contains("boiler_stream_duplicate_ids 6.0"))
+            #expect(lines.contains("boiler_stream_duplicate_ids_forgotten_early_total 0"))
             #expect(lines.contains(#"boiler_decisions_total{trusted="true",reason="any"} 1"#))
             #expect(lines.contains(#"boiler_decisions_total{trusted="false",reason="no-snapshot"} 1"#))
             #expect(lines.contains("boiler_windows_open 2.0"))

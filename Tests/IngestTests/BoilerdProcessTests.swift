@@ -10,36 +10,22 @@ import Testing
 /// mosquitto_pub, answers its API, and on SIGTERM checkpoints its open windows and exits 0 within 10 s.
 @Suite(.enabled(if: TestServices.runMQTT || TestServices.runPostgres))
 struct BoilerdProcessTests {
-    static var binary: String {
-        TestServices.builtProduct("boilerd")
-    }
+    static var binary: String { BoilerdLauncher.binary }
 
     @Test func sigtermCheckpointsAndExitsZeroWithinTenSeconds() async throws {
         let mqttURL = try TestServices.requireMQTT()
-        let baseURL = try TestServices.requirePostgres()
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build it first: swift build --product boilerd")
         var logger = Logger(label: "boilerd-process-test")
         logger.logLevel = .critical
-        let database = try await TestServices.makeDatabase(logger: logger)
-        let databaseURL = String(baseURL[..<(baseURL.lastIndex(of: "/") ?? baseURL.endIndex)]) + "/" + (database.database ?? "")
-        let port = try TestServices.freeLoopbackPort()
+        let (databaseURL, database) = try await BoilerdLauncher.makeDatabase(logger: logger)
         let prefix = "proc\(UInt32.random(in: 0...UInt32.max))"
-        // Processes started from Swift's threads inherit blocked signals: unblock them before exec, so SIGTERM
-        // reaches boilerd as it would from systemd or a shell.
-        let unblockAndExec = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, range(1, 32)); os.execv(sys.argv[1], sys.argv[1:])"
-        let boilerd = try ChildProcess([
-            "BOILERD_DATABASE_URL=\(databaseURL)", "BOILERD_MQTT_URL=\(mqttURL)", "BOILERD_HTTP_PORT=\(port)",
-            "BOILERD_MQTT_CLIENT_ID=\(prefix)", "BOILERD_TELEMETRY_FILTER=\(prefix)/+/telemetry", "BOILERD_TOPIC_PREFIX=\(prefix)",
-            "BOILERD_MAX_FUTURE_SKEW_MS=100000000000000",
-            "python3", "-c", unblockAndExec, Self.binary, "run",
-        ])
+        let launcher = try BoilerdLauncher(
+            mqttURL: mqttURL, databaseURL: databaseURL, prefix: prefix, extra: ["BOILERD_MAX_FUTURE_SKEW_MS=100000000000000"]
+        )
+        let port = launcher.port
+        let boilerd = try launcher.start()
         defer { _ = boilerd.finish() }
-        var ready = false
-        for _ in 0..<100 where !ready {
-            ready = try run(["curl", "-sf", "http://127.0.0.1:\(port)/readyz"]).status == 0
-            if !ready { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(ready, "boilerd never became ready")
+        #expect(try await launcher.waitUntilReady(), "boilerd never became ready")
 
         // Three readings of one open hour, sent with the real mosquitto_pub.
         let payload = #"{"v":1,"boot":"p","seq":0,"ts_ms":1764165600000,"period_ms":10,"water_c":[60.5,61,61.5]}"#
@@ -65,5 +51,34 @@ struct BoilerdProcessTests {
         #expect(checkpoints.count == 1)
         #expect(checkpoints.first?.accumulator.samples == 3)
         #expect(checkpoints.first?.accumulator.mean == 61)
+    }
+
+    /// Secrets given to boilerd (MQTT and database passwords, API token) appear in none of its output: not at
+    /// trace level, not in the errors it logs while neither the broker nor the database can be reached, not in
+    /// `check-config`.
+    @Test func noSecretAppearsInLogsOrErrors() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build it first: swift build --product boilerd")
+        let secrets = ["Mqtt-Secret-7431", "Pg-Secret-9902", "Api-Secret-5518"]
+        // Nothing listens on these ports, so connecting fails and is retried and logged.
+        let closedPort = try TestServices.freeLoopbackPort()
+        let environment = [
+            "BOILERD_MQTT_URL=mqtt://127.0.0.1:\(closedPort)", "BOILERD_MQTT_USERNAME=boilerd", "BOILERD_MQTT_PASSWORD=\(secrets[0])",
+            "BOILERD_DATABASE_URL=postgres://boilerd@127.0.0.1:\(closedPort)/boilers", "BOILERD_DATABASE_PASSWORD=\(secrets[1])",
+            "BOILERD_API_TOKEN=\(secrets[2])", "BOILERD_HTTP_PORT=\(try TestServices.freeLoopbackPort())", "BOILERD_LOG_LEVEL=trace",
+        ]
+        // Standard error joins standard output, where the test reads it.
+        let withErrors = "import os, sys; os.dup2(1, 2); os.execv(sys.argv[1], sys.argv[1:])"
+        let running = try ChildProcess(environment + ["python3", "-c", withErrors, Self.binary, "run"])
+        try await Task.sleep(for: .seconds(4))
+        let log = running.finish().output
+        #expect(log.contains("trace") || log.contains("debug") || log.contains("warning"), "boilerd logged nothing: \(log.prefix(500))")
+        #expect(log.contains("127.0.0.1:\(closedPort)"), "the connection failures were not logged")
+        let checked = try ChildProcess(environment + ["python3", "-c", withErrors, Self.binary, "check-config"])
+        let report = await checked.wait(timeout: .seconds(10)).output
+        #expect(report.contains("api-token = (set)"), "\(report)")
+        for secret in secrets {
+            #expect(!log.contains(secret), "\(secret) is in boilerd's log")
+            #expect(!report.contains(secret), "\(secret) is in check-config's output")
+        }
     }
 }

@@ -6,9 +6,11 @@ import Telemetry
 import TestSupport
 import Testing
 
-/// The worker survives a broker stopped and restarted under it, without being restarted itself, and QoS 1
-/// readings published during the outage are ingested afterwards. The test runs its own broker (started by
-/// services.sh in a private state folder), so stopping it disturbs no other test.
+/// The worker survives a broker stopped for 30 s and restarted under it, without being restarted itself. QoS 1
+/// readings published during the outage (persistent sessions) are all ingested afterwards; QoS 0 readings
+/// published during it are lost, the sender is told of each one, and the hour's coverage shows exactly that many
+/// missing. The test runs its own broker (started by services.sh in a private state folder), so stopping it
+/// disturbs no other test.
 @Suite(.enabled(if: TestServices.runMQTT))
 struct BrokerRestartTests {
     @Test func readingsSentDuringAnOutageArriveAfterIt() async throws {
@@ -30,23 +32,64 @@ struct BrokerRestartTests {
             configuration: .init(url: url, clientID: "boiler-\(port)", cleanSession: false, reconnectDelayMaximumSeconds: 2)
         ) { _ in }
         try await boiler.connect()
-        func send(_ seq: Int) throws {
-            let payload = #"{"v":1,"boot":"r","seq":\#(seq),"ts_ms":\#(1_764_165_600_000 + seq * 10),"water_c":55}"#
-            try boiler.publishNow(harness.topic("b0001"), payload: Array(payload.utf8), qos: .atLeastOnce)
+        // A second boiler publishes at QoS 0: what it sends while the broker is away is lost.
+        let quiet = try MQTTClient(
+            configuration: .init(url: url, clientID: "boiler0-\(port)", cleanSession: true, reconnectDelayMaximumSeconds: 2)
+        ) { _ in }
+        try await quiet.connect()
+        func payload(_ seq: Int) -> [UInt8] {
+            Array(#"{"v":1,"boot":"r","seq":\#(seq),"ts_ms":\#(1_764_165_600_000 + seq * 10),"water_c":55}"#.utf8)
         }
-        for seq in 0..<10 { try send(seq) }
-        #expect(try await harness.eventually { try harness.readings("b0001").count == 10 })
+        func send(_ seq: Int) throws {
+            try boiler.publishNow(harness.topic("b0001"), payload: payload(seq), qos: .atLeastOnce)
+        }
+        /// Sends at QoS 0; returns false when the client reports the reading lost (not connected).
+        func sendQoS0(_ seq: Int) -> Bool {
+            do {
+                try quiet.publishNow(harness.topic("b0002"), payload: payload(seq), qos: .atMostOnce)
+                return true
+            } catch {
+                return false
+            }
+        }
+        var lostAtQoS0 = 0
+        for seq in 0..<10 {
+            try send(seq)
+            if !sendQoS0(seq) { lostAtQoS0 += 1 }
+        }
+        #expect(try await harness.eventually { try harness.readings("b0001").count == 10 && harness.readings("b0002").count == 10 })
 
+        // 30 s without a broker; both boilers keep publishing through it.
         #expect(services("stop-mqtt") == 0)
-        #expect(try await harness.eventually { !harness.service.client.isConnected })
-        for seq in 10..<60 { try send(seq) }
-        try await Task.sleep(for: .seconds(1))
+        #expect(try await harness.eventually { !harness.service.client.isConnected && !quiet.isConnected })
+        for seq in 10..<60 {
+            try send(seq)
+            if !sendQoS0(seq) { lostAtQoS0 += 1 }
+            try await Task.sleep(for: .milliseconds(580))
+        }
         #expect(services("start-mqtt") == 0)
+        #expect(try await harness.eventually(timeout: .seconds(30)) { harness.service.client.isConnected && quiet.isConnected })
+        for seq in 60..<70 {
+            try send(seq)
+            if !sendQoS0(seq) { lostAtQoS0 += 1 }
+        }
 
-        #expect(try await harness.eventually(timeout: .seconds(30)) { try harness.readings("b0001").count == 60 })
-        #expect(try harness.readings("b0001").map(\.seq) == (0..<60).map(UInt64.init))
+        // QoS 1: every reading, in order.
+        #expect(try await harness.eventually(timeout: .seconds(30)) { try harness.readings("b0001").count == 70 })
+        #expect(try harness.readings("b0001").map(\.seq) == (0..<70).map(UInt64.init))
+        // QoS 0: the outage's readings are gone, each one reported to the sender, and the hour's window holds
+        // exactly the others: its coverage is short by what was lost.
+        #expect(lostAtQoS0 == 50)
+        #expect(try await harness.eventually { try harness.readings("b0002").count == 70 - lostAtQoS0 })
+        let window = harness.pipeline.withWindows { windows in windows.openWindows.first { $0.boilerID.rawValue == "b0002" }?.accumulator }
+        let accumulator = try #require(window)
+        #expect(accumulator.samples == UInt64(70 - lostAtQoS0))
+        // The row it will close into reports that coverage (20 of the hour's expected readings), not 70.
+        let row = accumulator.snapshot(boilerID: try #require(BoilerID("b0002")), closedAtMs: 0)
+        #expect(row.coverage == 20 / Double(row.expectedSamples))
         #expect(harness.service.client.isConnected)
         boiler.disconnect()
+        quiet.disconnect()
         try await harness.stop()
     }
 }

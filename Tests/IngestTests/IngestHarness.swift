@@ -12,6 +12,8 @@ import Testing
 final class IngestHarness: Sendable {
     let prefix: String
     let mqttURL: String
+    /// What `mosquitto_pub` needs to reach the broker over TLS (the CA file), or nothing.
+    let clientTLSArguments: [String]
     let stream: RingStream
     let service: IngestService
     let group: ServiceGroup
@@ -25,8 +27,11 @@ final class IngestHarness: Sendable {
         cleanSession: Bool = true,
         deadLetters: Bool = false,
         reconnectMaximumSeconds: UInt32 = 2,
-        protocolVersion: MQTTClient.ProtocolVersion = .v311
+        protocolVersion: MQTTClient.ProtocolVersion = .v311,
+        tls: MQTTClient.TLS? = nil,
+        rateLimit: RateLimit? = nil
     ) throws {
+        self.clientTLSArguments = tls.map { ["--cafile", $0.caFile] } ?? []
         self.prefix = "t\(UInt32.random(in: 0...UInt32.max))"
         self.mqttURL = mqttURL
         self.stream = try RingStream(
@@ -48,6 +53,7 @@ final class IngestHarness: Sendable {
                     clientID: clientID,
                     cleanSession: cleanSession,
                     protocolVersion: protocolVersion,
+                    tls: tls,
                     reconnectDelaySeconds: 1,
                     reconnectDelayMaximumSeconds: reconnectMaximumSeconds
                 ),
@@ -55,7 +61,7 @@ final class IngestHarness: Sendable {
             ),
             logger: logger
         ) { deadLetter in
-            IngestPipeline(layout: layout, stream: stream, logger: logger, deadLetter: deadLetter)
+            IngestPipeline(layout: layout, stream: stream, logger: logger, deadLetter: deadLetter, rateLimit: rateLimit)
         }
         self.group = ServiceGroup(services: [self.service], gracefulShutdownSignals: [], logger: logger)
         let group = self.group
@@ -78,14 +84,14 @@ final class IngestHarness: Sendable {
     /// Publishes with the real `mosquitto_pub` client.
     func publish(boiler: String, _ payload: String, qos: Int = 1) throws {
         let (host, port) = try self.hostAndPort()
-        let result = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "\(qos)", "-t", self.topic(boiler), "-m", payload])
+        let result = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "\(qos)", "-t", self.topic(boiler), "-m", payload] + self.clientTLSArguments)
         #expect(result.status == 0, "mosquitto_pub failed")
     }
 
     /// Publishes a file's bytes with `mosquitto_pub -f`.
     func publish(boiler: String, file: String) throws {
         let (host, port) = try self.hostAndPort()
-        let result = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-t", self.topic(boiler), "-f", file])
+        let result = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-t", self.topic(boiler), "-f", file] + self.clientTLSArguments)
         #expect(result.status == 0, "mosquitto_pub -f \(file) failed")
     }
 

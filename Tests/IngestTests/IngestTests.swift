@@ -103,6 +103,8 @@ struct IngestTests {
         // Bad topics and an oversized payload, too.
         try harness.publish(boiler: "bad.id", #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50}"#)
         expected.record(.invalidBoilerID)
+        try harness.publish(boiler: String(repeating: "b", count: 65), #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50}"#)
+        expected.record(.invalidBoilerID)
         let big = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(harness.prefix).json")
         try Data(repeating: 0x20, count: 70_000).write(to: big)
         try harness.publish(boiler: "bad", file: big.path)
@@ -117,6 +119,54 @@ struct IngestTests {
             #expect(counted[reason] == expected[reason], "\(reason.rawValue)")
         }
         #expect(try harness.readings("bad").isEmpty)
+        try await harness.stop()
+    }
+
+    /// One boiler floods at 100x its rate (10,000 readings/s for a boiler that sends 100): with a limit of 200
+    /// readings/s per boiler (burst 400) its excess is refused as `rate-limited` and counted, every reading it
+    /// sent is either stored or in a refused message, and a boiler publishing beside it loses nothing.
+    @Test func aFloodingBoilerIsRateLimitedAndCountedWhileOthersAreUnaffected() async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT(), rateLimit: RateLimit(readingsPerSecond: 200, burst: 400))
+        try await harness.waitUntilIngesting()
+        let (host, port) = try harness.hostAndPort()
+        func lines(boot: String, messages: Int, readings: Int) -> String {
+            (0..<messages).map { message in
+                let values = Array(repeating: "60.5", count: readings).joined(separator: ",")
+                return #"{"v":1,"boot":"\#(boot)","seq":\#(message * readings),"ts_ms":\#(1_764_165_600_000 + Int64(message * readings * 10)),"period_ms":10,"water_c":[\#(values)]}"#
+            }.joined(separator: "\n") + "\n"
+        }
+        let flood = FileManager.default.temporaryDirectory.appendingPathComponent("flood-\(harness.prefix).txt")
+        let calm = FileManager.default.temporaryDirectory.appendingPathComponent("calm-\(harness.prefix).txt")
+        defer {
+            try? FileManager.default.removeItem(at: flood)
+            try? FileManager.default.removeItem(at: calm)
+        }
+        try lines(boot: "f", messages: 100, readings: 100).write(to: flood, atomically: true, encoding: .utf8)
+        try lines(boot: "c", messages: 10, readings: 10).write(to: calm, atomically: true, encoding: .utf8)
+        func sender(_ boiler: String, _ file: URL) throws -> ChildProcess {
+            try ChildProcess(["sh", "-c", "mosquitto_pub -h \(host) -p \(port) -q 1 -t \(harness.topic(boiler)) -l < \(file.path)"])
+        }
+        let start = ContinuousClock.now
+        let flooding = try sender("flood", flood)
+        let steady = try sender("calm", calm)
+        #expect(await flooding.wait(timeout: .seconds(20)).status == 0)
+        #expect(await steady.wait(timeout: .seconds(20)).status == 0)
+
+        // Every reading of both boilers accounted for: stored, or in a refused message of the flood.
+        #expect(try await harness.eventually {
+            let refused = harness.pipeline.statistics.rejections[.rateLimited]
+            return try harness.readings("flood").count + Int(refused) * 100 == 10_000 && harness.readings("calm").count == 100
+        })
+        let elapsed = ContinuousClock.now - start
+        let stored = try harness.readings("flood").count
+        let refused = harness.pipeline.statistics.rejections[.rateLimited]
+        #expect(try harness.readings("calm").count == 100, "the calm boiler lost readings")
+        #expect(refused > 0, "nothing was refused")
+        #expect(stored + Int(refused) * 100 == 10_000, "stored \(stored), refused \(refused) messages of 100")
+        // At most the burst and the rate over the time it took (and one message's rounding).
+        let allowed = 400 + 200 * Double(elapsed.components.seconds) + 200 * Double(elapsed.components.attoseconds) / 1e18
+        #expect(Double(stored) <= allowed + 100, "stored \(stored) of the flood in \(elapsed); allowed \(allowed)")
+        #expect(harness.pipeline.statistics.rejections.total == refused, "only rate limits refused anything")
         try await harness.stop()
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Telemetry
 import Testing
 
@@ -74,5 +75,40 @@ import Testing
             _ = try? HourlySnapshot(decoding: bytes)
             _ = try? HourlyAccumulator(checkpoint: bytes)
         }
+    }
+
+    /// The libFuzzer corpus (Tests/Fuzz/corpus, grown by deploy/local/fuzz.sh) replayed through the decoders the
+    /// fuzzer drives, as it does: the first byte picks the decoder. Every input gives a typed result.
+    @Test func theFuzzCorpusGivesOnlyTypedResults() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/corpus")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.count >= 60)
+        let decoder = TelemetryDecoder()
+        var payload = TelemetryPayload()
+        var decoded = 0
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: directory.appendingPathComponent(file)))
+            guard let selector = bytes.first else { continue }
+            let input = Array(bytes.dropFirst())
+            switch selector % 4 {
+            case 0:
+                do {
+                    try input.withUnsafeBufferPointer { buffer throws(TelemetryRejection) in
+                        try decoder.decode(buffer, boilerID: b1, into: &payload, nowMs: exampleNowMs)
+                    }
+                    decoded += 1
+                    for index in 0..<payload.count {
+                        #expect(TelemetryDecoder.waterRange.contains(payload[index].waterC), "\(file)")
+                    }
+                } catch {
+                    #expect(!error.detail.isEmpty, "\(file)")
+                }
+            case 1: _ = try? SetpointCommand(decoding: input)
+            case 2: _ = try? HourlySnapshot(decoding: input)
+            default: _ = try? HourlyAccumulator(checkpoint: input)
+            }
+        }
+        #expect(decoded > 0, "no corpus input decoded as telemetry")
     }
 }

@@ -145,6 +145,7 @@ PY
     delay="$(db "SELECT coalesce(round(percentile_cont(0.5) WITHIN GROUP (ORDER BY d))::text, '-') || ' / ' || coalesce(round(max(d))::text, '-') || ' (' || count(*) || ')'
                  FROM (SELECT extract(epoch FROM written_at - closed_at) * 1000 AS d FROM hourly_snapshots WHERE boiler_id <> 'probe') x")"
 
+    curl -sf "$api/v1/stream" > "$dir/stream.json" || true
     kill -TERM "$boilerd" 2>/dev/null || true
     wait "$boilerd" 2>/dev/null || true
     rm -f "$work/boilerd.pid"

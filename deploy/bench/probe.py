@@ -79,8 +79,13 @@ while True:
     )
 publisher.stdin.close()
 publisher.wait()
-time.sleep(2)
-poll()
+# boilerd may still be catching up: read until every probe reading is stored (or 120 s pass).
+deadline = time.monotonic() + 120
+while True:
+    poll()
+    if len(stored) >= len(sent) or time.monotonic() > deadline:
+        break
+    time.sleep(0.5)
 
 delivered = {}
 try:

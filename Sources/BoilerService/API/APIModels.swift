@@ -142,6 +142,14 @@ public enum APIModels {
         public var last_seq: UInt64
         public var last_ts_ms: Int64?
         public var subjects_with_messages: Int
+        /// Subjects the stream has ever seen (it remembers each one's last sequence), bounded by its subject limit.
+        public var subjects_known: Int
+        /// Message IDs remembered for deduplication, at most `max_duplicate_ids`.
+        public var duplicate_ids: Int
+        public var max_duplicate_ids: Int
+        /// IDs forgotten before their duplicate window ended because the table was full: when this grows, the
+        /// effective dedup window is shorter than configured.
+        public var duplicate_ids_forgotten_early: UInt64
         public var messages_removed: UInt64
         public var duplicates_dropped: UInt64
         public var max_messages: Int
@@ -156,6 +164,10 @@ public enum APIModels {
             self.last_seq = info.lastSequence
             self.last_ts_ms = info.lastTimestamp?.millisecondsSinceEpoch
             self.subjects_with_messages = info.subjectsWithMessages
+            self.subjects_known = info.subjectsKnown
+            self.duplicate_ids = info.duplicateIDs
+            self.max_duplicate_ids = configuration.maxDuplicateIDs
+            self.duplicate_ids_forgotten_early = info.duplicateIDsForgottenEarly
             self.messages_removed = info.messagesRemoved
             self.duplicates_dropped = info.duplicatesDropped
             self.max_messages = configuration.maxMessages
