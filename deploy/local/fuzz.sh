@@ -11,8 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 seconds="${1:-600}"
 out=.build-fuzz
 mkdir -p "$out/found"
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name TelemetryFuzz \
-    Sources/Telemetry/*.swift Tests/Fuzz/DecoderFuzzer.swift -o "$out/decoder-fuzzer"
+# (The linker warns about ASan's local symbols; the warnings go to build.log.)
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name TelemetryFuzz -package-name boilerpipeline \
+    Sources/Telemetry/*.swift Tests/Fuzz/DecoderFuzzer.swift -o "$out/decoder-fuzzer" > "$out/build.log" 2>&1 \
+    || { grep -E 'error' "$out/build.log" >&2; exit 1; }
 status=0
 "$out/decoder-fuzzer" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$out/" -max_len=8192 \
     -timeout=5 -rss_limit_mb=4096 "$out/found" Tests/Fuzz/corpus > "$out/fuzz.log" 2>&1 || status=$?
