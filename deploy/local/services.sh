@@ -24,6 +24,8 @@ install_packages() {
     command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     dpkg -s libmosquitto-dev >/dev/null 2>&1 || missing+=(libmosquitto-dev)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # the TLS test makes its CA with it
+    command -v curl >/dev/null 2>&1 || missing+=(curl)         # the boilerd process tests ask its API
     [ ${#missing[@]} -eq 0 ] && return 0
     log "installing ${missing[*]}"
     local sudo=""
