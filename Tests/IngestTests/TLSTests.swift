@@ -1,5 +1,6 @@
 import Foundation
 import MQTT
+import Telemetry
 import TestSupport
 import Testing
 

@@ -82,7 +82,7 @@ struct LimitsTests {
         var expected: [[UInt8]] = []
         for _ in 0..<500 {
             let payload = (0..<Int.random(in: 0...30, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            try stream.publish(subject: "boiler.b1.telemetry", payload: payload, now: .seconds(0))
+            _ = try stream.publish(subject: "boiler.b1.telemetry", payload: payload, now: .seconds(0))
             expected.append(payload)
             var consumer = try stream.makeConsumer(.init(deliverPolicy: .last))
             let last = stream.fetch(&consumer, maxMessages: 1).messages

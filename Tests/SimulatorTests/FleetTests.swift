@@ -174,7 +174,7 @@ struct FleetTests {
     /// Closed loop: a commanded room setpoint holds until it expires, and the room follows it.
     @Test func aCommandedSetpointSteersTheRoomUntilItExpires() throws {
         let configuration = try Self.configuration(boilers: 1, batch: 60, durationMs: 3 * hourMs)
-        var free = Fleet(configuration: configuration)
+        let free = Fleet(configuration: configuration)
         var steered = Fleet(configuration: configuration)
         steered.command(boiler: 0, setpointC: 23, validUntilMs: Self.start + 2 * hourMs)
         #expect(steered.setpoint(boiler: 0) == 23 && free.setpoint(boiler: 0) == 20)
