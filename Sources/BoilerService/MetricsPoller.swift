@@ -114,6 +114,7 @@ public final class MetricsPoller: Service, Sendable {
         let control = self.controller?.statistics
         let instruments = self.instruments
         let decisionCounters = (control?.decisions ?? [:]).map { (self.decisionCounter($0.key), $0.key, $0.value) }
+        let info = self.telemetry.info()
         self.last.withLock { last in
             func grow(_ counter: Counter, _ previous: inout UInt64, _ now: UInt64) {
                 if now > previous { counter.increment(by: Int64(clamping: now - previous)) }
@@ -130,14 +131,8 @@ public final class MetricsPoller: Service, Sendable {
                 grow(counter, &last.decisions[outcome, default: 0], count)
             }
             if let control { grow(instruments.commands, &last.commands, control.commands) }
-        }
-        let info = self.telemetry.info()
-        self.last.withLock { last in
             // IDs dropped before their duplicate window ended: the effective window is shorter than configured.
-            if info.duplicateIDsForgottenEarly > last.dedupForgottenEarly {
-                instruments.dedupForgottenEarly.increment(by: Int64(clamping: info.duplicateIDsForgottenEarly - last.dedupForgottenEarly))
-            }
-            last.dedupForgottenEarly = info.duplicateIDsForgottenEarly
+            grow(instruments.dedupForgottenEarly, &last.dedupForgottenEarly, info.duplicateIDsForgottenEarly)
         }
         instruments.dedupIDs.record(info.duplicateIDs)
         instruments.streamMessages.record(info.messages)

@@ -195,7 +195,7 @@ public final class SnapshotService: Service, Sendable {
             state.statistics.pending = state.pending.count
         }
         await self.writePending(now: now)
-        if let open { await self.checkpoint(open, now: now) }
+        if let open { await self.checkpoint(open) }
     }
 
     /// Checkpoints the open windows and writes what is pending (at shutdown).
@@ -204,7 +204,7 @@ public final class SnapshotService: Service, Sendable {
         let now = self.clock.nowMs()
         self.state.withLock { $0.nextAttemptMs = .min }
         await self.writePending(now: now)
-        await self.checkpoint(open, now: now)
+        await self.checkpoint(open)
     }
 
     private func writePending(now: Int64) async {
@@ -265,7 +265,7 @@ public final class SnapshotService: Service, Sendable {
         }
     }
 
-    private func checkpoint(_ open: [(boilerID: BoilerID, accumulator: HourlyAccumulator)], now: Int64) async {
+    private func checkpoint(_ open: [(boilerID: BoilerID, accumulator: HourlyAccumulator)]) async {
         do {
             let owner = self.configuration.checkpointOwner
             try await self.withTimeout { try await self.store.saveCheckpointSet(owner: owner, open) }

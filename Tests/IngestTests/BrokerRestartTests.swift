@@ -15,11 +15,11 @@ import Testing
 struct BrokerRestartTests {
     @Test func readingsSentDuringAnOutageArriveAfterIt() async throws {
         _ = try TestServices.requireMQTT()
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("broker-restart-\(UInt32.random(in: 0...UInt32.max))").path
-        func services(_ command: String) -> Int32 { TestServices.services(command, state: state) }
+        let broker = PrivateServices("broker-restart")
+        func services(_ command: String) -> Int32 { broker.run(command) }
         #expect(services("start-mqtt") == 0)
-        defer { _ = services("stop") }
-        guard let port = try? String(contentsOfFile: "\(state)/mqtt_port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else {
+        defer { broker.stop() }
+        guard let port = try? broker.port("mqtt") else {
             Issue.record("the private broker did not start")
             return
         }
@@ -53,26 +53,24 @@ struct BrokerRestartTests {
             }
         }
         var lostAtQoS0 = 0
-        for seq in 0..<10 {
+        /// Sends reading `seq` from both boilers, counting the QoS 0 ones the client reports lost.
+        func sendBoth(_ seq: Int) throws {
             try send(seq)
             if !sendQoS0(seq) { lostAtQoS0 += 1 }
         }
+        for seq in 0..<10 { try sendBoth(seq) }
         #expect(try await harness.eventually { try harness.readings("b0001").count == 10 && harness.readings("b0002").count == 10 })
 
         // 30 s without a broker; both boilers keep publishing through it.
         #expect(services("stop-mqtt") == 0)
         #expect(try await harness.eventually { !harness.service.client.isConnected && !quiet.isConnected })
         for seq in 10..<60 {
-            try send(seq)
-            if !sendQoS0(seq) { lostAtQoS0 += 1 }
+            try sendBoth(seq)
             try await Task.sleep(for: .milliseconds(580))
         }
         #expect(services("start-mqtt") == 0)
         #expect(try await harness.eventually(timeout: .seconds(30)) { harness.service.client.isConnected && quiet.isConnected })
-        for seq in 60..<70 {
-            try send(seq)
-            if !sendQoS0(seq) { lostAtQoS0 += 1 }
-        }
+        for seq in 60..<70 { try sendBoth(seq) }
 
         // QoS 1: every reading, in order.
         #expect(try await harness.eventually(timeout: .seconds(30)) { try harness.readings("b0001").count == 70 })

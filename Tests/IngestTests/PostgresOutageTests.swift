@@ -11,10 +11,10 @@ struct PostgresOutageTests {
         let mqttURL = try TestServices.requireMQTT()
         _ = try TestServices.requirePostgres()
         try #require(FileManager.default.isExecutableFile(atPath: BoilerdLauncher.binary), "build it first: swift build --product boilerd")
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("pg-outage-\(UInt32.random(in: 0...UInt32.max))").path
-        #expect(TestServices.services("start-postgres", state: state) == 0)
-        defer { _ = TestServices.services("stop", state: state) }
-        let pgPort = try String(contentsOfFile: "\(state)/pg_port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let postgres = PrivateServices("pg-outage")
+        #expect(postgres.run("start-postgres") == 0)
+        defer { postgres.stop() }
+        let pgPort = try postgres.port("pg")
         let databaseURL = "postgres://boiler:boiler@127.0.0.1:\(pgPort)/boiler"
         let prefix = "pgout\(UInt32.random(in: 0...UInt32.max))"
         let launcher = try BoilerdLauncher(
@@ -43,7 +43,7 @@ struct PostgresOutageTests {
 
         // PostgreSQL goes away for 60 s. Within a few pings /readyz says so.
         let stopped = ContinuousClock.now
-        #expect(TestServices.services("stop-postgres", state: state) == 0)
+        #expect(postgres.run("stop-postgres") == 0)
         var notReady = false
         for _ in 0..<100 where !notReady {
             notReady = try !readyz().ok
@@ -58,7 +58,7 @@ struct PostgresOutageTests {
             try await Task.sleep(for: .seconds(5))
             #expect(try !readyz().ok, "/readyz answered 200 while PostgreSQL was down")
         }
-        #expect(TestServices.services("start-postgres", state: state) == 0)
+        #expect(postgres.run("start-postgres") == 0)
 
         // Back: ready again, and the closed hour written, once, with all its readings.
         var ready = false

@@ -12,15 +12,15 @@ import Testing
 struct DatabaseRoleTests {
     @Test func boilerdsRoleOwnsItsTablesAndNothingMore() async throws {
         _ = try TestServices.requirePostgres()
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("pg-role-\(UInt32.random(in: 0...UInt32.max))").path
-        #expect(TestServices.services("start-postgres", state: state) == 0)
-        defer { _ = TestServices.services("stop", state: state) }
-        let port = try String(contentsOfFile: "\(state)/pg_port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let postgres = PrivateServices("pg-role")
+        #expect(postgres.run("start-postgres") == 0)
+        defer { postgres.stop() }
+        let port = try postgres.port("pg")
         let setup = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("deploy/postgres/setup.sh").path
         let password = "role-Test-\(UInt32.random(in: 0...UInt32.max))"
         let made = try run([
-            "PGHOST=\(state)/postgres", "PGPORT=\(port)", "BOILERD_DATABASE_PASSWORD=\(password)", "BOILERD_DATABASE_NAME=boilerdb",
+            "PGHOST=\(postgres.state)/postgres", "PGPORT=\(port)", "BOILERD_DATABASE_PASSWORD=\(password)", "BOILERD_DATABASE_NAME=boilerdb",
             "bash", setup,
         ])
         try #require(made.status == 0, "setup.sh failed")

@@ -93,3 +93,26 @@ public final class ChildProcess: @unchecked Sendable {
         return (self.process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
+
+/// mosquitto or PostgreSQL of a test's own, run by services.sh in a private state folder, so a test can stop and
+/// start it without disturbing any other test.
+public struct PrivateServices: Sendable {
+    /// The state folder (PostgreSQL's socket is in `{state}/postgres`).
+    public let state: String
+
+    /// A new, unused state folder named after `name`; nothing is started yet.
+    public init(_ name: String) {
+        self.state = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    /// Runs `services.sh COMMAND` (`start-postgres`, `stop-mqtt`, ...) on this folder; returns its exit status.
+    public func run(_ command: String) -> Int32 { TestServices.services(command, state: self.state) }
+
+    /// Stops whatever runs and deletes the state.
+    public func stop() { _ = self.run("stop") }
+
+    /// The port a started service listens on: `pg` or `mqtt`.
+    public func port(_ service: String) throws -> String {
+        try String(contentsOfFile: "\(self.state)/\(service)_port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
