@@ -1,9 +1,17 @@
 /// The message IDs seen within the duplicate window: a FIFO of entries (IDs arrive in time order, so the oldest
-/// expire first), their bytes in a ring arena, and an open-addressing index over them. Everything is allocated
-/// once; remembering and forgetting an ID allocates nothing.
+/// expire first), their bytes in a ring arena, and an index over them. Everything is allocated once;
+/// remembering and forgetting an ID allocates nothing.
+///
+/// The index is built so that a publish touches one page of it at random and nothing else: its slots are
+/// grouped in buckets of one cache line, each ID may live in one of two buckets of the same page, and a slot
+/// names its entry by its 48-bit insertion number. Forgetting the oldest ID is then only a step of the FIFO's head: a
+/// slot whose number has left the FIFO is dead, and the next insert into its bucket reuses it. (The table this
+/// replaced deleted each forgotten ID from an open-addressing index, a second random memory access per publish
+/// that cost as much as the lookup.)
 struct DedupTable: ~Copyable {
     struct Entry {
         var hash: UInt64
+        /// The stored sequence; 0 when the ID was pushed out of the index early (see `insert`).
         var sequence: UInt64
         var time: Int64
         var idOffset: Int
@@ -12,125 +20,196 @@ struct DedupTable: ~Copyable {
 
     /// Bytes of ID storage budgeted per remembered ID.
     static let bytesPerID = 40
+    /// Slots per bucket: one 64-byte cache line.
+    static let bucketSlots = 8
+    /// Both buckets of an ID lie in one group of this many buckets (one 4 KiB page).
+    static let groupBuckets = 64
 
     let capacity: Int
     private let entries: UnsafeMutablePointer<Entry>
-    private(set) var count = 0
+    /// Entries in the FIFO, including those pushed out of the index early.
+    private var fifoCount = 0
     private var head = 0
+    /// The insertion number of the entry at `head`, modulo 2^48.
+    private var headNumber: UInt64
+    static let numberMask: UInt64 = (1 << 48) - 1
+
+    /// IDs that can be found: the FIFO less those pushed out of the index early.
+    private(set) var count = 0
 
     private let arena: UnsafeMutableRawPointer
     let arenaCapacity: Int
     private(set) var arenaUsed = 0
     private var arenaTail = 0
 
-    /// Slots: 0 = empty, else (low 32 bits of the hash) << 32 | (entry index + 1).
-    private let table: UnsafeMutablePointer<UInt64>
-    private let tableMask: Int
+    /// Slots: (high 16 bits of the hash) << 48 | insertion number. A slot is live when its number is in the FIFO.
+    /// A dead slot's number comes back into the FIFO's range only after 2^48 more inserts (a year at 9 million
+    /// a second) without that slot being reused; it then merely takes room, as a lookup checks the entry's
+    /// whole hash and bytes.
+    private let slots: UnsafeMutablePointer<UInt64>
+    private let bucketMask: Int
     private let seed: UInt64
 
     /// IDs forgotten before their window ended because the table was full.
     private(set) var forgottenEarly: UInt64 = 0
 
-    init(capacity: Int, seed: UInt64) {
+    /// `firstNumber` is for tests of the insertion number's wrap-around.
+    init(capacity: Int, seed: UInt64, firstNumber: UInt64 = 1) {
+        precondition(capacity > 0 && capacity <= 1 << 30, "dedup capacity out of range")
         self.capacity = capacity
         self.entries = .allocate(capacity: capacity)
         // Room for at least one ID of the maximum length, so an insert into an empty table always fits.
         self.arenaCapacity = max(capacity * DedupTable.bytesPerID, MessageID.maximumLength)
         self.arena = .allocate(byteCount: self.arenaCapacity, alignment: 8)
-        var tableSize = 16
-        while tableSize < capacity * 2 { tableSize <<= 1 }
-        self.table = .allocate(capacity: tableSize)
-        self.table.initialize(repeating: 0, count: tableSize)
-        self.tableMask = tableSize - 1
+        // At most half the slots are live, so two buckets of eight are never both full in practice.
+        var buckets = DedupTable.groupBuckets
+        while buckets * DedupTable.bucketSlots < capacity * 2 { buckets <<= 1 }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: buckets * DedupTable.bucketSlots * 8, alignment: 64)
+        self.slots = raw.bindMemory(to: UInt64.self, capacity: buckets * DedupTable.bucketSlots)
+        // Unused slots carry the number furthest from the first: dead for the next 2^47 inserts.
+        let never = (firstNumber &- (1 << 47)) & DedupTable.numberMask
+        self.slots.initialize(repeating: never, count: buckets * DedupTable.bucketSlots)
+        self.bucketMask = buckets - 1
         self.seed = seed
+        self.headNumber = firstNumber & DedupTable.numberMask
     }
 
     deinit {
         self.entries.deallocate()
         self.arena.deallocate()
-        self.table.deallocate()
+        self.slots.deallocate()
     }
 
     /// A 64-bit hash of the ID bytes, seeded per stream so IDs cannot be chosen to collide.
     func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { seededHash(bytes, seed: self.seed) }
 
-    /// The sequence stored under `id`, if it is remembered.
-    func lookup(_ id: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
-        let tag = hash & 0xFFFF_FFFF
-        var slot = Int(truncatingIfNeeded: hash) & self.tableMask
-        while true {
-            let value = self.table[slot]
-            if value == 0 { return nil }
-            if value >> 32 == tag {
-                let entry = self.entries[Int(value & 0xFFFF_FFFF) - 1]
-                if entry.hash == hash && entry.idLength == id.count && self.arenaEquals(entry, id) {
-                    return entry.sequence
-                }
-            }
-            slot = (slot + 1) & self.tableMask
-        }
+    /// The first slot of each of the ID's two buckets: the low bits of the hash pick the first, the tag picks
+    /// another bucket of the same group.
+    @inline(__always)
+    func buckets(_ hash: UInt64) -> (Int, Int) {
+        let first = Int(truncatingIfNeeded: hash) & self.bucketMask
+        let other = first ^ (Int(truncatingIfNeeded: hash >> 40) & (DedupTable.groupBuckets - 1) | 1)
+        return (first * DedupTable.bucketSlots, other * DedupTable.bucketSlots)
     }
 
-    /// Remembers `id` for `sequence`, forgetting the oldest IDs early if the table or its arena is full.
-    mutating func insert(_ id: UnsafeRawBufferPointer, hash: UInt64, sequence: UInt64, time: Int64) {
-        while self.count > 0 && (self.count == self.capacity || self.arenaUsed + id.count > self.arenaCapacity) {
-            self.removeOldest()
-            self.forgottenEarly += 1
+    /// Where in the FIFO the entry numbered `number` is, if it is there.
+    @inline(__always)
+    private func age(_ slot: UInt64) -> Int? {
+        let age = Int(truncatingIfNeeded: (slot &- self.headNumber) & DedupTable.numberMask)
+        return age < self.fifoCount ? age : nil
+    }
+
+    @inline(__always)
+    private func entryIndex(age: Int) -> Int {
+        let index = self.head + age
+        return index >= self.capacity ? index - self.capacity : index
+    }
+
+    /// The sequence stored under `id`, if it is remembered.
+    func lookup(_ id: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
+        let (first, other) = self.buckets(hash)
+        return self.find(id, hash: hash, bucket: first) ?? self.find(id, hash: hash, bucket: other)
+    }
+
+    private func find(_ id: UnsafeRawBufferPointer, hash: UInt64, bucket base: Int) -> UInt64? {
+        let tag = hash >> 48
+        for slot in base..<(base + DedupTable.bucketSlots) {
+            let value = self.slots[slot]
+            guard value >> 48 == tag, let age = self.age(value) else { continue }
+            let entry = self.entries[self.entryIndex(age: age)]
+            if entry.hash == hash && entry.sequence != 0 && entry.idLength == id.count && self.arenaEquals(entry, id) {
+                return entry.sequence
+            }
         }
-        var index = self.head + self.count
-        if index >= self.capacity { index -= self.capacity }
+        return nil
+    }
+
+    /// Remembers `id` (which must not be remembered) for `sequence`, forgetting the oldest IDs early if the
+    /// FIFO or its arena is full, or, should both of its buckets be full, the oldest ID in them.
+    mutating func insert(_ id: UnsafeRawBufferPointer, hash: UInt64, sequence: UInt64, time: Int64) {
+        while self.fifoCount > 0 && (self.fifoCount == self.capacity || self.arenaUsed + id.count > self.arenaCapacity) {
+            if self.removeOldest() { self.forgottenEarly += 1 }
+        }
+        let (first, other) = self.buckets(hash)
+        guard let slot = self.freeSlot(first) ?? self.freeSlot(other) else {
+            // Both buckets full of live IDs: push out the oldest of them (counted; never seen at half load).
+            self.pushOutOldest(first, other, then: id, hash: hash, sequence: sequence, time: time)
+            return
+        }
+        self.append(id, hash: hash, sequence: sequence, time: time, slot: slot)
+    }
+
+    private func freeSlot(_ base: Int) -> Int? {
+        for slot in base..<(base + DedupTable.bucketSlots)
+        where self.age(self.slots[slot]) == nil {
+            return slot
+        }
+        return nil
+    }
+
+    private mutating func pushOutOldest(
+        _ first: Int,
+        _ other: Int,
+        then id: UnsafeRawBufferPointer,
+        hash: UInt64,
+        sequence: UInt64,
+        time: Int64
+    ) {
+        var oldest = first
+        var oldestAge = Int.max
+        for index in 0..<(2 * DedupTable.bucketSlots) {
+            let slot = index < DedupTable.bucketSlots ? first + index : other + index - DedupTable.bucketSlots
+            let age = self.age(self.slots[slot]) ?? 0
+            if age < oldestAge { (oldest, oldestAge) = (slot, age) }
+        }
+        self.entries[self.entryIndex(age: oldestAge)].sequence = 0
+        self.count -= 1
+        self.forgottenEarly += 1
+        self.append(id, hash: hash, sequence: sequence, time: time, slot: oldest)
+    }
+
+    private mutating func append(_ id: UnsafeRawBufferPointer, hash: UInt64, sequence: UInt64, time: Int64, slot: Int) {
+        let index = self.entryIndex(age: self.fifoCount)
         let offset = self.arenaTail
         self.copyIntoArena(id, at: offset)
-        self.arenaTail = (offset + id.count) % self.arenaCapacity
+        self.arenaTail = offset + id.count
+        if self.arenaTail >= self.arenaCapacity { self.arenaTail -= self.arenaCapacity }
         self.arenaUsed += id.count
         self.entries.advanced(by: index).initialize(
             to: Entry(hash: hash, sequence: sequence, time: time, idOffset: offset, idLength: id.count)
         )
+        self.slots[slot] = (hash >> 48) << 48 | ((self.headNumber &+ UInt64(self.fifoCount)) & DedupTable.numberMask)
+        self.fifoCount += 1
         self.count += 1
-        var slot = Int(truncatingIfNeeded: hash) & self.tableMask
-        while self.table[slot] != 0 { slot = (slot + 1) & self.tableMask }
-        self.table[slot] = (hash & 0xFFFF_FFFF) << 32 | UInt64(index + 1)
     }
 
     /// Forgets every ID stored at or before `cutoff` (nanoseconds).
     mutating func expire(storedAtOrBefore cutoff: Int64) {
-        while self.count > 0 && self.entries[self.head].time <= cutoff {
+        while self.fifoCount > 0 && self.entries[self.head].time <= cutoff {
             self.removeOldest()
         }
     }
 
-    private mutating func removeOldest() {
+    /// Drops the FIFO's oldest entry; its index slot is dead from now on. Returns whether it could still be found.
+    @discardableResult
+    private mutating func removeOldest() -> Bool {
         let entry = self.entries[self.head]
-        let marker = UInt64(self.head + 1)
-        var slot = Int(truncatingIfNeeded: entry.hash) & self.tableMask
-        while self.table[slot] & 0xFFFF_FFFF != marker { slot = (slot + 1) & self.tableMask }
-        // Backward-shift deletion keeps every probe chain unbroken without tombstones.
-        var hole = slot
-        var next = slot
-        while true {
-            next = (next + 1) & self.tableMask
-            let value = self.table[next]
-            if value == 0 { break }
-            let home = Int(truncatingIfNeeded: value >> 32) & self.tableMask
-            // The entry may fill the hole only if the hole lies on its probe path (between home and next).
-            if (hole - home) & self.tableMask < (next - home) & self.tableMask {
-                self.table[hole] = value
-                hole = next
-            }
-        }
-        self.table[hole] = 0
         self.arenaUsed -= entry.idLength
         self.head += 1
         if self.head == self.capacity { self.head = 0 }
+        self.headNumber = (self.headNumber &+ 1) & DedupTable.numberMask
+        self.fifoCount -= 1
+        guard entry.sequence != 0 else { return false }
         self.count -= 1
+        return true
     }
 
     private func copyIntoArena(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         let first = min(bytes.count, self.arenaCapacity - offset)
-        (self.arena + offset).copyMemory(from: base, byteCount: first)
+        copyBytes(from: base, to: self.arena + offset, count: first)
         if first < bytes.count {
-            self.arena.copyMemory(from: base + first, byteCount: bytes.count - first)
+            copyBytes(from: base + first, to: self.arena, count: bytes.count - first)
         }
     }
 
