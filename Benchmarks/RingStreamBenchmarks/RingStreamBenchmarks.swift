@@ -70,8 +70,9 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
 
-        func publish(_ payload: UnsafeRawBufferPointer) {
-            let (index, options, now) = self.next()
+        func publish(_ payload: UnsafeRawBufferPointer, withID: Bool = true) {
+            var (index, options, now) = self.next()
+            if !withID { options.messageID = nil }
             do {
                 let ack = try self.stream.publish(subject: self.subjects[index], payload: payload, options: options, now: now)
                 self.lastPerSubject[index] = ack.sequence
@@ -142,6 +143,18 @@ let benchmarks: @Sendable () -> Void = {
         payload.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { publisher.publish(bytes) }
+            benchmark.stopMeasurement()
+        }
+    }
+
+    Benchmark(
+        "RingStream publish without message ID (reference: the same publish less the dedup), 32 B, 1000 subjects, expected subject sequence",
+        configuration: standard
+    ) { benchmark in
+        let publisher = fixtures.warmPublisher
+        payload.withUnsafeBytes { bytes in
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { publisher.publish(bytes, withID: false) }
             benchmark.stopMeasurement()
         }
     }

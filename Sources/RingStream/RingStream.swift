@@ -118,9 +118,9 @@ public final class RingStream: Sendable {
         // filter properly) pay for parsing.
         let literal: Bool? = self.withCore { core in
             guard let id = core.subjectIDs.find(subject) else { return nil }
-            let state = core.subjects[Int(id)]
-            guard state.liveCount > 0 else { return false }
-            visit(core.view(state.lastSequence))
+            // Fields, not the whole state: copying it would retain and release the subject's name.
+            guard core.subjects[Int(id)].liveCount > 0 else { return false }
+            visit(core.view(core.subjects[Int(id)].lastSequence))
             return true
         }
         if let literal {

@@ -21,7 +21,7 @@ extension StreamCore {
         }
         return StreamMessageView(
             sequence: sequence,
-            subject: self.subjects[Int(record.subjectID)].name,
+            subjectBytes: self.subjectIDs.bytes(of: record.subjectID),
             timestamp: StreamInstant(nanosecondsSinceEpoch: record.timestamp),
             payload: payload
         )
@@ -31,8 +31,7 @@ extension StreamCore {
     func lastStoredSequence(matching filter: SubjectFilter) -> UInt64? {
         if filter.isLiteral {
             guard let id = self.subjectIDs.find(filter.text) else { return nil }
-            let state = self.subjects[Int(id)]
-            return state.liveCount > 0 ? state.lastSequence : nil
+            return self.subjects[Int(id)].liveCount > 0 ? self.subjects[Int(id)].lastSequence : nil
         }
         var best: UInt64?
         for state in self.subjects where state.liveCount > 0 && filter.matches(state.name) {

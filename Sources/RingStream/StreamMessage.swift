@@ -21,12 +21,16 @@ public struct StreamMessage: Hashable, Sendable {
 public struct StreamMessageView {
     /// The stream sequence (from 1).
     public let sequence: UInt64
-    /// The literal subject it was published on.
-    public let subject: String
+    /// The literal subject's UTF-8 bytes, borrowed from the stream like `payload`.
+    public let subjectBytes: UnsafeRawBufferPointer
     /// When it was stored.
     public let timestamp: StreamInstant
     /// The payload bytes, borrowed from the stream: do not keep this pointer past the closure.
     public let payload: UnsafeRawBufferPointer
+
+    /// The literal subject it was published on, made from `subjectBytes` when asked for: a reader that does
+    /// not look at it pays no reference counting for it.
+    public var subject: String { String(decoding: self.subjectBytes, as: UTF8.self) }
 
     /// Copies the message out.
     public func copy() -> StreamMessage {

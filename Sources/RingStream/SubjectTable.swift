@@ -68,6 +68,13 @@ struct SubjectTable: ~Copyable {
         }
     }
 
+    /// The UTF-8 bytes of subject `id`, valid until the next `add`.
+    @inline(__always)
+    func bytes(of id: UInt32) -> UnsafeRawBufferPointer {
+        let span = self.spans[Int(id)]
+        return UnsafeRawBufferPointer(start: self.bytes + span.offset, count: span.length)
+    }
+
     /// Adds `subject` (which must not be present) as the next ID, and returns it.
     mutating func add(_ subject: String) -> UInt32 {
         let id = self.count
