@@ -59,7 +59,12 @@ case "worker":
     do {
         service = try IngestService(
             configuration: .init(
-                mqtt: .init(url: url, clientID: "ingest-bench-worker", cleanSession: false),
+                mqtt: .init(
+                    url: url,
+                    clientID: "ingest-bench-worker",
+                    cleanSession: false,
+                    tcpNoDelay: ProcessInfo.processInfo.environment["TCP_NODELAY"] != "0"
+                ),
                 subscriptionQoS: qos
             ),
             logger: logger

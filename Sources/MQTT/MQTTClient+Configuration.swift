@@ -70,6 +70,11 @@ extension MQTTClient {
         /// QoS 1/2 messages `publishNow` keeps while disconnected, sent in order on reconnection. Past this,
         /// `publishNow` throws rather than drop silently. Default 100,000.
         public var maximumOfflineMessages: Int
+        /// TCP_NODELAY on the broker connection: each packet leaves at once instead of Nagle's algorithm
+        /// coalescing small ones while one is unacknowledged. Default false, as in libmosquitto and
+        /// mosquitto_sub: for a subscriber it is a PUBACK segment and a broker wake-up per message, about a
+        /// fifth of the ingestion worker's CPU at 10,000 messages/s (deploy/bench/ingest.sh, README).
+        public var tcpNoDelay: Bool
 
         public init(
             url: String,
@@ -85,7 +90,8 @@ extension MQTTClient {
             reconnectDelaySeconds: UInt32 = 1,
             reconnectDelayMaximumSeconds: UInt32 = 30,
             maximumInflightMessages: UInt32 = 1_000,
-            maximumOfflineMessages: Int = 100_000
+            maximumOfflineMessages: Int = 100_000,
+            tcpNoDelay: Bool = false
         ) {
             self.url = url
             self.clientID = clientID
@@ -101,6 +107,7 @@ extension MQTTClient {
             self.reconnectDelayMaximumSeconds = reconnectDelayMaximumSeconds
             self.maximumInflightMessages = maximumInflightMessages
             self.maximumOfflineMessages = maximumOfflineMessages
+            self.tcpNoDelay = tcpNoDelay
         }
 
         /// Host, port and whether TLS is used, parsed from `url`.

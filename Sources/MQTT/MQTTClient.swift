@@ -1,4 +1,7 @@
 import CMosquitto
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -97,7 +100,7 @@ public final class MQTTClient: Sendable {
         let configuration = self.configuration
         let version = configuration.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, version), "set protocol version")
-        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "set TCP_NODELAY")
+        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, configuration.tcpNoDelay ? 1 : 0), "set TCP_NODELAY")
         if let username = configuration.username {
             try check(mosquitto_username_pw_set(handle, username, configuration.password), "set username/password")
         }
@@ -187,6 +190,16 @@ public final class MQTTClient: Sendable {
     public var isConnected: Bool {
         if case .connected = self.connectionState { return true }
         return false
+    }
+
+    /// Whether the connection's socket has TCP_NODELAY set; `nil` while there is no socket. For tests.
+    var socketHasNoDelay: Bool? {
+        let socket = mosquitto_socket(self.handle)
+        guard socket >= 0 else { return nil }
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &length) == 0 else { return nil }
+        return value != 0
     }
 
     /// QoS 1/2 messages waiting for the connection to come back.

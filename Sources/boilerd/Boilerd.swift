@@ -45,6 +45,9 @@ struct Options: ParsableArguments {
     @Flag(help: "Start a clean MQTT session (readings published while boilerd was away are not delivered). Env: BOILERD_MQTT_CLEAN_SESSION.")
     var mqttCleanSession = false
 
+    @Flag(name: .customLong("mqtt-tcp-nodelay"), help: "Set TCP_NODELAY on the MQTT connection: setpoints leave without Nagle's delay, at more CPU per reading received. Env: BOILERD_MQTT_TCP_NODELAY.")
+    var mqttTCPNoDelay = false
+
     @Option(help: "Telemetry topic filter; '+' marks the boiler id. Env: BOILERD_TELEMETRY_FILTER. Default boilers/+/telemetry.")
     var telemetryFilter: String?
 
@@ -106,7 +109,8 @@ struct Options: ParsableArguments {
             username: settings.string("mqtt-username", flag: self.mqttUsername),
             password: try settings.secret("mqtt-password", fileFlag: self.mqttPasswordFile),
             cleanSession: try settings.bool("mqtt-clean-session", flag: self.mqttCleanSession, default: false),
-            tls: settings.string("mqtt-ca-file", flag: self.mqttCAFile).map { MQTTClient.TLS(caFile: $0) }
+            tls: settings.string("mqtt-ca-file", flag: self.mqttCAFile).map { MQTTClient.TLS(caFile: $0) },
+            tcpNoDelay: try settings.bool("mqtt-tcp-nodelay", flag: self.mqttTCPNoDelay, default: false)
         )
         do {
             _ = try mqtt.endpoint()
@@ -231,6 +235,7 @@ extension Boilerd {
             print("mqtt-client-id = \(configuration.mqtt.clientID)")
             print("mqtt-username = \(configuration.mqtt.username ?? "")")
             print("mqtt-password = \(configuration.mqtt.password == nil ? "(none)" : "(set)")")
+            print("mqtt-tcp-nodelay = \(configuration.mqtt.tcpNoDelay)")
             print("telemetry-filter = \(configuration.telemetryFilter)")
             print("topic-prefix = \(configuration.topicPrefix)")
             print("database = \(configuration.database.host ?? ""):\(configuration.database.port ?? 5432)/\(configuration.database.database ?? "") as \(configuration.database.username)")

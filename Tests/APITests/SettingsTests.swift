@@ -36,6 +36,12 @@ struct SettingsTests {
         let (defaults, _) = try Options.parse([]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
         #expect(defaults.httpHost == "127.0.0.1" && defaults.httpPort == 8080 && defaults.telemetryFilter == "boilers/+/telemetry")
         #expect(defaults.mqtt.cleanSession == false && defaults.api.apiToken == nil)
+        #expect(defaults.mqtt.tcpNoDelay == false)
+        let (noDelayFlag, _) = try Options.parse(["--mqtt-tcp-nodelay"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
+        #expect(noDelayFlag.mqtt.tcpNoDelay)
+        let (noDelayEnvironment, _) = try Options.parse([])
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "on"])
+        #expect(noDelayEnvironment.mqtt.tcpNoDelay)
     }
 
     @Test func aWrongOrMissingSettingIsOneLineNamingIt() throws {
@@ -47,6 +53,7 @@ struct SettingsTests {
             (["--telemetry-filter", "boilers/telemetry"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'telemetry-filter'"),
             (["--mqtt-url", "http://x"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'mqtt-url' (--mqtt-url or BOILERD_MQTT_URL):"),
             (["--config", "/nonexistent/boilerd.conf"], [:], "boilerd: setting 'config' (--config or BOILERD_CONFIG): cannot read the config file '/nonexistent/boilerd.conf'"),
+            ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "maybe"], "boilerd: setting 'mqtt-tcp-nodelay' (--mqtt-tcp-nodelay or BOILERD_MQTT_TCP_NODELAY): must be true or false, got 'maybe'"),
             ([], ["BOILERD_DATABASE_URL": "mysql://x"], "boilerd: setting 'database-url' (--database-url or BOILERD_DATABASE_URL):"),
         ]
         for (arguments, environment, expected) in cases {

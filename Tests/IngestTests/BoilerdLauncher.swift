@@ -29,10 +29,19 @@ struct BoilerdLauncher {
 
     /// Starts boilerd. Processes started from Swift's threads inherit blocked signals: they are unblocked before
     /// exec, so SIGTERM reaches boilerd as it would from systemd or a shell.
+    /// Its log (standard error) goes to `logPath`, appended across restarts.
     func start() throws -> ChildProcess {
-        let unblockAndExec = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, range(1, 32)); os.execv(sys.argv[1], sys.argv[1:])"
-        return try ChildProcess(self.environment + ["python3", "-c", unblockAndExec, Self.binary, "run"])
+        let unblockAndExec = """
+            import os, signal, sys
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, range(1, 32))
+            os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644), 2)
+            os.execv(sys.argv[2], sys.argv[2:])
+            """
+        return try ChildProcess(self.environment + ["python3", "-c", unblockAndExec, self.logPath, Self.binary, "run"])
     }
+
+    /// Where boilerd's log goes.
+    var logPath: String { FileManager.default.temporaryDirectory.appendingPathComponent("boilerd-test-\(self.port).log").path }
 
     /// Waits until `/readyz` answers 200; returns whether it did within `timeout`.
     func waitUntilReady(timeout: Duration = .seconds(20)) async throws -> Bool {
@@ -42,5 +51,18 @@ struct BoilerdLauncher {
             try await Task.sleep(for: .milliseconds(100))
         }
         return false
+    }
+
+    /// Waits until `boilerd` is ready; if it is not within 40 s (a loaded machine), or it exits, fails with its
+    /// status and the end of its output, so the reason is in the test report.
+    func requireReady(_ boilerd: ChildProcess, _ what: String = "boilerd never became ready") async throws {
+        let deadline = ContinuousClock.now + .seconds(40)
+        while ContinuousClock.now < deadline && boilerd.process.isRunning {
+            if try await self.waitUntilReady(timeout: .seconds(1)) { return }
+        }
+        let (status, _) = boilerd.finish()
+        let log = (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? "(no log at \(self.logPath))"
+        struct NotReady: Error, CustomStringConvertible { let description: String }
+        throw NotReady(description: "\(what) (exit status \(status)); its log ends: \(log.suffix(3000))")
     }
 }

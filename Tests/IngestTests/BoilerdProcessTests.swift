@@ -25,7 +25,7 @@ struct BoilerdProcessTests {
         let port = launcher.port
         let boilerd = try launcher.start()
         defer { _ = boilerd.finish() }
-        #expect(try await launcher.waitUntilReady(), "boilerd never became ready")
+        try await launcher.requireReady(boilerd)
 
         // Three readings of one open hour, sent with the real mosquitto_pub.
         let payload = #"{"v":1,"boot":"p","seq":0,"ts_ms":1764165600000,"period_ms":10,"water_c":[60.5,61,61.5]}"#

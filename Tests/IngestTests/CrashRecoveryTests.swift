@@ -31,7 +31,7 @@ struct CrashRecoveryTests {
         )
         var boilerd = try launcher.start()
         defer { _ = boilerd.finish() }
-        try #require(try await launcher.waitUntilReady(), "boilerd never became ready")
+        try await launcher.requireReady(boilerd)
 
         // 5 boilers, 2 event hours of readings every 500 ms in messages of 4, at 360x: 20 s of wall time, so
         // one checkpoint interval (1 s) carries 720 readings per boiler.
@@ -48,7 +48,7 @@ struct CrashRecoveryTests {
         try await Task.sleep(for: .seconds(3.5))
         _ = boilerd.finish()
         boilerd = try launcher.start()
-        try #require(try await launcher.waitUntilReady(), "boilerd did not become ready again")
+        try await launcher.requireReady(boilerd, "boilerd did not become ready again")
         let status = await fleet.wait(timeout: .seconds(120)).status
         #expect(status == 0, "boiler-sim exited with \(status)")
 

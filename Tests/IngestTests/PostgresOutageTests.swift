@@ -23,7 +23,7 @@ struct PostgresOutageTests {
         )
         let boilerd = try launcher.start()
         defer { _ = boilerd.finish() }
-        try #require(try await launcher.waitUntilReady(), "boilerd never became ready")
+        try await launcher.requireReady(boilerd)
 
         func readyz() throws -> (ok: Bool, body: String) {
             let answer = try run(["curl", "-s", "-w", "\n%{http_code}", "http://127.0.0.1:\(launcher.port)/readyz"])
