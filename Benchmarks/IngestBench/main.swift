@@ -63,7 +63,7 @@ case "worker":
                     url: url,
                     clientID: "ingest-bench-worker",
                     cleanSession: false,
-                    tcpNoDelay: ProcessInfo.processInfo.environment["TCP_NODELAY"] != "0"
+                    tcpNoDelay: ProcessInfo.processInfo.environment["TCP_NODELAY"] == "1"
                 ),
                 subscriptionQoS: qos
             ),

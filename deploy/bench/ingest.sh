@@ -6,6 +6,7 @@
 #
 #   deploy/bench/ingest.sh                                          # the default cases
 #   deploy/bench/ingest.sh "RATE BOILERS BATCH SECONDS QOS" ...     # custom cases
+#   TCP_NODELAY=1 deploy/bench/ingest.sh ...                        # the worker with TCP_NODELAY set
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root="$PWD"
