@@ -81,6 +81,9 @@ struct Options: ParsableArguments {
     @Option(help: "Telemetry stream: most bytes kept. Env: BOILERD_STREAM_MAX_BYTES. Default 268435456.")
     var streamMaxBytes: Int?
 
+    @Option(help: "Telemetry stream: most message IDs remembered for dedup (about 100 bytes each); past it IDs are forgotten before their 2-minute window ends, and counted. Env: BOILERD_STREAM_MAX_DUPLICATE_IDS. Default 2097152.")
+    var streamMaxDuplicateIDs: Int?
+
     @Option(help: "How late a reading may be and still count, ms. Env: BOILERD_ALLOWED_LATENESS_MS. Default 5000.")
     var allowedLatenessMs: Int64?
 
@@ -150,7 +153,10 @@ struct Options: ParsableArguments {
         if apiToken == nil { apiToken = try settings.secret("api-token", fileFlag: self.apiTokenFile) }
         let stream = RingStreamLimits(
             maxMessages: try settings.integer("stream-max-messages", flag: self.streamMaxMessages, default: 2_000_000, range: 1_000...1_000_000_000),
-            maxBytes: try settings.integer("stream-max-bytes", flag: self.streamMaxBytes, default: 256 << 20, range: 1 << 20...1 << 40)
+            maxBytes: try settings.integer("stream-max-bytes", flag: self.streamMaxBytes, default: 256 << 20, range: 1 << 20...1 << 40),
+            maxDuplicateIDs: try settings.integer(
+                "stream-max-duplicate-ids", flag: self.streamMaxDuplicateIDs, default: 1 << 21, range: 1_000...1 << 30
+            )
         )
         var configuration = BoilerApplication.Configuration(
             mqtt: mqtt,
@@ -164,6 +170,7 @@ struct Options: ParsableArguments {
         )
         configuration.stream.maxMessages = stream.maxMessages
         configuration.stream.maxBytes = stream.maxBytes
+        configuration.stream.maxDuplicateIDs = stream.maxDuplicateIDs
         configuration.windows.allowedLatenessMs = try settings.integer("allowed-lateness-ms", flag: self.allowedLatenessMs, default: 5_000, range: 0...3_600_000)
         configuration.windows.idleAllowanceMs = try settings.integer("idle-allowance-ms", flag: self.idleAllowanceMs, default: 60_000, range: 0...86_400_000)
         configuration.decoder.maximumFutureSkewMs = try settings.integer("max-future-skew-ms", flag: self.maxFutureSkewMs, default: 300_000, range: 0...Int64.max / 4)
@@ -178,6 +185,7 @@ struct Options: ParsableArguments {
 struct RingStreamLimits {
     var maxMessages: Int
     var maxBytes: Int
+    var maxDuplicateIDs: Int
 }
 
 

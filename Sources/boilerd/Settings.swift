@@ -54,7 +54,8 @@ struct Settings: Sendable {
         "mqtt-url", "mqtt-client-id", "mqtt-username", "mqtt-password-file", "mqtt-ca-file", "mqtt-clean-session",
         "mqtt-tcp-nodelay",
         "telemetry-filter", "topic-prefix", "dead-letters", "database-url", "database-password-file", "http-host",
-        "http-port", "api-token-file", "log-level", "stream-max-messages", "stream-max-bytes", "allowed-lateness-ms",
+        "http-port", "api-token-file", "log-level", "stream-max-messages", "stream-max-bytes",
+        "stream-max-duplicate-ids", "allowed-lateness-ms",
         "idle-allowance-ms", "max-future-skew-ms", "checkpoint-interval-ms", "control-tick-ms",
         "rate-limit-readings-per-second",
     ]

@@ -3,6 +3,7 @@ import BoilerService
 @testable import boilerd
 import MQTT
 import PostgresNIO
+import RingStream
 import Foundation
 import Testing
 
@@ -37,6 +38,10 @@ struct SettingsTests {
         #expect(defaults.httpHost == "127.0.0.1" && defaults.httpPort == 8080 && defaults.telemetryFilter == "boilers/+/telemetry")
         #expect(defaults.mqtt.cleanSession == false && defaults.api.apiToken == nil)
         #expect(defaults.mqtt.tcpNoDelay == false)
+        #expect(defaults.stream.maxDuplicateIDs == 1 << 21)
+        let (biggerDedup, _) = try Options.parse([])
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_MAX_DUPLICATE_IDS": "12000000"])
+        #expect(biggerDedup.stream.maxDuplicateIDs == 12_000_000)
         let (noDelayFlag, _) = try Options.parse(["--mqtt-tcp-nodelay"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
         #expect(noDelayFlag.mqtt.tcpNoDelay)
         let (noDelayEnvironment, _) = try Options.parse([])
@@ -53,6 +58,7 @@ struct SettingsTests {
             (["--telemetry-filter", "boilers/telemetry"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'telemetry-filter'"),
             (["--mqtt-url", "http://x"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'mqtt-url' (--mqtt-url or BOILERD_MQTT_URL):"),
             (["--config", "/nonexistent/boilerd.conf"], [:], "boilerd: setting 'config' (--config or BOILERD_CONFIG): cannot read the config file '/nonexistent/boilerd.conf'"),
+            ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_MAX_DUPLICATE_IDS": "10"], "boilerd: setting 'stream-max-duplicate-ids' (--stream-max-duplicate-ids or BOILERD_STREAM_MAX_DUPLICATE_IDS): must be in 1000...1073741824, got 10"),
             ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "maybe"], "boilerd: setting 'mqtt-tcp-nodelay' (--mqtt-tcp-nodelay or BOILERD_MQTT_TCP_NODELAY): must be true or false, got 'maybe'"),
             ([], ["BOILERD_DATABASE_URL": "mysql://x"], "boilerd: setting 'database-url' (--database-url or BOILERD_DATABASE_URL):"),
         ]
