@@ -69,6 +69,8 @@ public final class SnapshotService: Service, Sendable {
         /// Checkpoint flushes done, and failed.
         public var checkpointFlushes: UInt64 = 0
         public var checkpointFailures: UInt64 = 0
+        /// Checkpoints not saved because a closed hour's row was still unwritten (see `checkpointIfSafe`).
+        public var checkpointsDeferred: UInt64 = 0
         /// Late readings added to rows.
         public var lateApplied: UInt64 = 0
         /// Snapshots the snapshot stream refused (10071: another writer published that boiler's hour first).
@@ -87,13 +89,14 @@ public final class SnapshotService: Service, Sendable {
     }
 
     /// The swift-metrics instruments: rows written, writes that found the row present, failed writes, the queue
-    /// depth, and failed checkpoint flushes.
+    /// depth, and failed and deferred checkpoint flushes.
     struct Instruments: Sendable {
         let written: Counter
         let alreadyPresent: Counter
         let writeFailures: Counter
         let pending: Gauge
         let checkpointFailures: Counter
+        let checkpointsDeferred: Counter
 
         init(factory: (any MetricsFactory)?) {
             func counter(_ label: String) -> Counter { makeCounter(label, factory: factory) }
@@ -101,6 +104,7 @@ public final class SnapshotService: Service, Sendable {
             self.alreadyPresent = counter("boiler_snapshots_already_present_total")
             self.writeFailures = counter("boiler_snapshot_write_failures_total")
             self.checkpointFailures = counter("boiler_checkpoint_failures_total")
+            self.checkpointsDeferred = counter("boiler_checkpoints_deferred_total")
             self.pending = makeGauge("boiler_snapshots_pending", factory: factory)
         }
     }
@@ -195,7 +199,7 @@ public final class SnapshotService: Service, Sendable {
             state.statistics.pending = state.pending.count
         }
         await self.writePending(now: now)
-        if let open { await self.checkpoint(open) }
+        if let open { await self.checkpointIfSafe(open, now: now) }
     }
 
     /// Checkpoints the open windows and writes what is pending (at shutdown).
@@ -204,6 +208,31 @@ public final class SnapshotService: Service, Sendable {
         let now = self.clock.nowMs()
         self.state.withLock { $0.nextAttemptMs = .min }
         await self.writePending(now: now)
+        await self.checkpointIfSafe(open, now: now)
+    }
+
+    /// Saves the checkpoint only when no closed hour waits for its row. The saved checkpoint replaces the
+    /// previous one, which still holds such an hour as an open window; replacing it while the row is unwritten
+    /// would leave the hour nowhere but in memory, and a crash then would lose it. So with rows pending, the
+    /// write is tried once more at once (whatever the backoff), and if rows are still pending the previous
+    /// checkpoint is kept: a crash then costs the readings since that checkpoint, never the hour.
+    private func checkpointIfSafe(_ open: [(boilerID: BoilerID, accumulator: HourlyAccumulator)], now: Int64) async {
+        if self.state.withLock({ !$0.pending.isEmpty }) {
+            self.state.withLock { $0.nextAttemptMs = .min }
+            await self.writePending(now: now)
+        }
+        let pending = self.state.withLock { state -> Int in
+            if !state.pending.isEmpty { state.statistics.checkpointsDeferred &+= 1 }
+            return state.pending.count
+        }
+        guard pending == 0 else {
+            self.instruments.checkpointsDeferred.increment()
+            self.logger.warning(
+                "checkpoint deferred: closed hours are not written yet; the previous checkpoint still holds them",
+                metadata: ["snapshots.pending": "\(pending)"]
+            )
+            return
+        }
         await self.checkpoint(open)
     }
 

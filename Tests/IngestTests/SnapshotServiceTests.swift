@@ -24,6 +24,27 @@ struct SnapshotServiceTests {
         func advance(_ delta: Int64) { self.ms.wrappingAdd(delta, ordering: .relaxed) }
     }
 
+    /// A pipeline on a small telemetry stream of its own, as a worker (re)started by a test.
+    func makePipeline(_ clock: Clock, _ logger: Logger) throws -> IngestPipeline {
+        let telemetry = try RingStream(configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 10_000, maxBytes: 4 << 20))
+        return IngestPipeline(
+            decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)),
+            stream: telemetry,
+            clock: clock.wall,
+            logger: logger
+        )
+    }
+
+    /// A fresh database of the test cluster, migrated, with its client (cancel `task` when done).
+    func makeStore(_ logger: Logger) async throws -> (store: SnapshotStore, client: PostgresClient, task: Task<Void, Never>, name: String) {
+        let configuration = try await TestServices.makeDatabase(logger: logger)
+        let client = PostgresClient(configuration: configuration)
+        let task = Task { await client.run() }
+        let store = SnapshotStore(client: client, logger: logger)
+        try await store.migrate()
+        return (store, client, task, configuration.database ?? "test")
+    }
+
     func feed(_ pipeline: IngestPipeline, boiler: String, seq: Int, firstMs: Int64, values: [Double]) {
         feedBatch(pipeline, boiler: boiler, seq: seq, firstMs: firstMs, values: values)
     }
@@ -121,13 +142,8 @@ struct SnapshotServiceTests {
     func aServiceDroppedMidHourResumesFromItsCheckpoint() async throws {
         var logger = Logger(label: "snapshot-resume-test")
         logger.logLevel = .error
-        let configuration = try await TestServices.makeDatabase(logger: logger)
-        let name = configuration.database ?? "resume"
-        let client = PostgresClient(configuration: configuration)
-        let clientTask = Task { await client.run() }
+        let (store, _, clientTask, name) = try await self.makeStore(logger)
         defer { clientTask.cancel() }
-        let store = SnapshotStore(client: client, logger: logger)
-        try await store.migrate()
         let mqtt = try MQTTClient(configuration: .init(url: try TestServices.requireMQTT(), clientID: "resume-\(name)"), logger: logger) { _ in }
         try await mqtt.connect()
         defer { mqtt.disconnect() }
@@ -135,13 +151,7 @@ struct SnapshotServiceTests {
         let clock = Clock()
 
         func makeService() throws -> (IngestPipeline, SnapshotService) {
-            let telemetry = try RingStream(configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 10_000, maxBytes: 4 << 20))
-            let pipeline = IngestPipeline(
-                decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)),
-                stream: telemetry,
-                clock: clock.wall,
-                logger: logger
-            )
+            let pipeline = try self.makePipeline(clock, logger)
             let service = SnapshotService(store: store, pipeline: pipeline, mqtt: mqtt, clock: clock.wall, logger: logger)
             return (pipeline, service)
         }
@@ -172,5 +182,69 @@ struct SnapshotServiceTests {
         let output = await subscriber.wait(timeout: .seconds(5)).output
         let event = try HourlySnapshot(decoding: Array(output.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
         #expect(event.samples == 8 && event.hourStartMs == Self.hour0 && event.meanC == 63)
+    }
+
+    /// The hole a checkpoint could open: an hour closes, its row cannot be written (INSERT revoked on
+    /// `hourly_snapshots`, while checkpoints can still be saved), and the service is dropped. The checkpoints in
+    /// between must not have replaced the one that still holds the hour, so the restarted service writes it.
+    @Test func aCrashWhileAClosedHourWaitsForItsRowLosesNotTheHour() async throws {
+        var logger = Logger(label: "snapshot-deferred-checkpoint-test")
+        logger.logLevel = .critical
+        let (store, client, clientTask, _) = try await self.makeStore(logger)
+        defer { clientTask.cancel() }
+        let clock = Clock()
+        let metrics = TestMetrics()
+
+        func makeService() throws -> (IngestPipeline, SnapshotService) {
+            let pipeline = try self.makePipeline(clock, logger)
+            let service = SnapshotService(
+                configuration: .init(retryDelayMs: 100, retryDelayMaximumMs: 60_000, statementTimeout: .seconds(2)),
+                store: store,
+                pipeline: pipeline,
+                clock: clock.wall,
+                logger: logger,
+                metricsFactory: metrics
+            )
+            return (pipeline, service)
+        }
+
+        // Worker 1 checkpoints the open hour with its 4 readings.
+        let (pipeline1, service1) = try makeService()
+        self.feed(pipeline1, boiler: "b1", seq: 0, firstMs: Self.hour0, values: [60, 60, 60, 60])
+        await service1.tick()
+        #expect(service1.statistics.checkpointFlushes == 1)
+
+        // Rows can no longer be inserted; the hour closes and waits.
+        _ = try await client.query("REVOKE INSERT ON hourly_snapshots FROM CURRENT_USER", logger: logger).collect()
+        self.feed(pipeline1, boiler: "b1", seq: 4, firstMs: Self.hour0 + hourMs + 6_000, values: [70])
+        clock.advance(1_000)
+        await service1.tick()
+        #expect(service1.statistics.pending == 1)
+        #expect(service1.statistics.writeFailures >= 1)
+
+        // Checkpoints fall due (they could be saved): each is deferred instead, the write retried first.
+        for _ in 0..<3 {
+            clock.advance(6_000)
+            await service1.tick()
+        }
+        #expect(service1.statistics.pending == 1)
+        #expect(service1.statistics.checkpointFlushes == 1)
+        #expect(service1.statistics.checkpointsDeferred == 3)
+        #expect(try metrics.expectCounter("boiler_checkpoints_deferred_total").totalValue == 3)
+        #expect(service1.statistics.writeFailures >= 4, "the write is retried at each deferred checkpoint")
+        _ = service1  // dropped here: no flush, no shutdown
+
+        // Rows can be inserted again; worker 2 restores the hour from the checkpoint and writes it once.
+        _ = try await client.query("GRANT INSERT ON hourly_snapshots TO CURRENT_USER", logger: logger).collect()
+        let (pipeline2, service2) = try makeService()
+        try await service2.restore()
+        self.feed(pipeline2, boiler: "b1", seq: 5, firstMs: Self.hour0 + hourMs + 7_000, values: [70])
+        clock.advance(1_000)
+        await service2.tick()
+        let rows = try await store.snapshots(boilerID: BoilerID("b1")!, fromMs: Self.hour0, toMs: Self.hour0 + hourMs)
+        #expect(rows.count == 1)
+        #expect(rows.first?.samples == 4)
+        #expect(rows.first?.meanC == 60)
+        #expect(service2.statistics.checkpointFlushes == 1, "with the row written, checkpoints are saved again")
     }
 }
