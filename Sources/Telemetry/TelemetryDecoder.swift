@@ -125,11 +125,15 @@ public struct TelemetryDecoder: Sendable {
                     throw TelemetryRejection(.invalidBoot, "boot must be a string of [A-Za-z0-9_-]{1,32}")
                 }
                 let token = try scanner.readString()
-                let text = try scanner.string(token)
-                guard let boot = BootID(text) else {
-                    throw TelemetryRejection(.invalidBoot, "boot '\(text.prefix(64))' is not [A-Za-z0-9_-]{1,32}")
+                if let boot = Self.plainBootID(token, in: scanner) {
+                    result.boot = boot
+                } else {
+                    let text = try scanner.string(token)
+                    guard let boot = BootID(text) else {
+                        throw TelemetryRejection(.invalidBoot, "boot '\(text.prefix(64))' is not [A-Za-z0-9_-]{1,32}")
+                    }
+                    result.boot = boot
                 }
-                result.boot = boot
             case .seq:
                 let value = try Self.integer(&scanner, field: field, reason: .invalidSeq)
                 guard case .integer(_, let seq) = value, value.isNonNegative, seq <= Self.maximumSeq else {
@@ -213,6 +217,16 @@ public struct TelemetryDecoder: Sendable {
     }
 
     /// Reads a number and classifies it as an integer; a non-number throws `reason`.
+    /// The boot id of a string token that is a plain identifier, taken from its bytes; `nil` for anything else,
+    /// which then goes the long way (UTF-8 validation, escapes) so that every rejection keeps its reason and
+    /// text. `String(validating:)` is generic and cost 0.4 µs a message in the ingestion worker's profile.
+    static func plainBootID(_ token: JSONScanner.Token, in scanner: JSONScanner) -> BootID? {
+        guard !token.hasEscapes else { return nil }
+        let raw = UnsafeBufferPointer(rebasing: scanner.bytes[token.range])
+        guard isIdentifier(raw, maximumLength: BootID.maximumLength) else { return nil }
+        return BootID(unchecked: String(decoding: raw, as: UTF8.self))
+    }
+
     private static func integer(
         _ scanner: inout JSONScanner,
         field: Field,
