@@ -64,7 +64,8 @@ struct DedupTable: ~Copyable {
         // At most half the slots are live, so two buckets of eight are never both full in practice.
         var buckets = DedupTable.groupBuckets
         while buckets * DedupTable.bucketSlots < capacity * 2 { buckets <<= 1 }
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: buckets * DedupTable.bucketSlots * 8, alignment: 64)
+        // Page-aligned, so that a group of 64 buckets is exactly one 4 KiB page.
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: buckets * DedupTable.bucketSlots * 8, alignment: 4096)
         self.slots = raw.bindMemory(to: UInt64.self, capacity: buckets * DedupTable.bucketSlots)
         // Unused slots carry the number furthest from the first: dead for the next 2^47 inserts.
         let never = (firstNumber &- (1 << 47)) & DedupTable.numberMask
