@@ -179,6 +179,8 @@ public final class SnapshotService: Service, Sendable {
             guard state.lastCheckpointMs == .min || now - state.lastCheckpointMs >= self.configuration.checkpointIntervalMs else { return false }
             // A failed checkpoint is retried an interval later, not at once.
             state.lastCheckpointMs = now
+            // A checkpoint waits for the queued rows (`checkpointIfSafe`): write them now, whatever the backoff.
+            state.nextAttemptMs = .min
             return true
         }
         let (closed, late, open) = self.pipeline.withWindows { windows in
@@ -199,7 +201,7 @@ public final class SnapshotService: Service, Sendable {
             state.statistics.pending = state.pending.count
         }
         await self.writePending(now: now)
-        if let open { await self.checkpointIfSafe(open, now: now) }
+        if let open { await self.checkpointIfSafe(open) }
     }
 
     /// Checkpoints the open windows and writes what is pending (at shutdown).
@@ -208,19 +210,15 @@ public final class SnapshotService: Service, Sendable {
         let now = self.clock.nowMs()
         self.state.withLock { $0.nextAttemptMs = .min }
         await self.writePending(now: now)
-        await self.checkpointIfSafe(open, now: now)
+        await self.checkpointIfSafe(open)
     }
 
     /// Saves the checkpoint only when no closed hour waits for its row. The saved checkpoint replaces the
     /// previous one, which still holds such an hour as an open window; replacing it while the row is unwritten
-    /// would leave the hour nowhere but in memory, and a crash then would lose it. So with rows pending, the
-    /// write is tried once more at once (whatever the backoff), and if rows are still pending the previous
-    /// checkpoint is kept: a crash then costs the readings since that checkpoint, never the hour.
-    private func checkpointIfSafe(_ open: [(boilerID: BoilerID, accumulator: HourlyAccumulator)], now: Int64) async {
-        if self.state.withLock({ !$0.pending.isEmpty }) {
-            self.state.withLock { $0.nextAttemptMs = .min }
-            await self.writePending(now: now)
-        }
+    /// would leave the hour nowhere but in memory, and a crash then would lose it. Callers have just tried the
+    /// write, whatever the backoff; if rows are still pending the previous checkpoint is kept: a crash then
+    /// costs the readings since that checkpoint, never the hour.
+    private func checkpointIfSafe(_ open: [(boilerID: BoilerID, accumulator: HourlyAccumulator)]) async {
         let pending = self.state.withLock { state -> Int in
             if !state.pending.isEmpty { state.statistics.checkpointsDeferred &+= 1 }
             return state.pending.count

@@ -51,6 +51,12 @@ public struct BootID: Hashable, Sendable, CustomStringConvertible {
 
     init(unchecked text: String) { self.rawValue = text }
 
+    /// The boot id spelled by `bytes`, or nil when they are not `[A-Za-z0-9_-]{1,32}`.
+    init?(identifierBytes bytes: UnsafeBufferPointer<UInt8>) {
+        guard isIdentifier(bytes, maximumLength: Self.maximumLength) else { return nil }
+        self.rawValue = String(decoding: bytes, as: UTF8.self)
+    }
+
     public var description: String { self.rawValue }
 }
 

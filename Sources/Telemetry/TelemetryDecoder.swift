@@ -216,17 +216,16 @@ public struct TelemetryDecoder: Sendable {
         }
     }
 
-    /// Reads a number and classifies it as an integer; a non-number throws `reason`.
-    /// The boot id of a string token that is a plain identifier, taken from its bytes; `nil` for anything else,
-    /// which then goes the long way (UTF-8 validation, escapes) so that every rejection keeps its reason and
-    /// text. `String(validating:)` is generic and cost 0.4 µs a message in the ingestion worker's profile.
+    /// The boot id of a string token without escapes, from its bytes (`BootID(identifierBytes:)`); `nil` for
+    /// anything else, which then goes the long way (UTF-8 validation, escapes) so that every rejection keeps its
+    /// reason and text. `String(validating:)` is generic and cost 0.4 µs a message in the ingestion worker's
+    /// profile.
     static func plainBootID(_ token: JSONScanner.Token, in scanner: JSONScanner) -> BootID? {
         guard !token.hasEscapes else { return nil }
-        let raw = UnsafeBufferPointer(rebasing: scanner.bytes[token.range])
-        guard isIdentifier(raw, maximumLength: BootID.maximumLength) else { return nil }
-        return BootID(unchecked: String(decoding: raw, as: UTF8.self))
+        return BootID(identifierBytes: UnsafeBufferPointer(rebasing: scanner.bytes[token.range]))
     }
 
+    /// Reads a number and classifies it as an integer; a non-number throws `reason`.
     private static func integer(
         _ scanner: inout JSONScanner,
         field: Field,
