@@ -112,30 +112,36 @@ public final class IngestPipeline: Sendable {
         withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
             // The closure throws nothing: each refusal is handled per reading inside.
             _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
-                for index in 0..<count {
-                    let reading = state.payload[index]
-                    var id = MessageID()
-                    id.append(boilerID.rawValue)
-                    id.append(byte: UInt8(ascii: ":"))
-                    id.append(reading.boot.rawValue)
-                    id.append(byte: UInt8(ascii: ":"))
-                    id.append(decimal: reading.seq)
-                    let length = reading.writeRecord(into: record)
-                    do throws(StreamError) {
-                        let ack = try publisher.publish(
-                            subject: subject,
-                            payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
-                            options: PublishOptions(messageID: id),
-                            now: now
-                        )
-                        state.duplicateFlags[index] = ack.duplicate
-                        if ack.duplicate { duplicates += 1 }
-                    } catch {
-                        // Not stored: treated like a duplicate for the windows, counted as a refusal.
-                        state.duplicateFlags[index] = true
-                        state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
-                        refusal = error
+                var chunkStart = 0
+                while chunkStart < count {
+                    let chunkEnd = min(count, chunkStart + RingStream.Publisher.announceCapacity)
+                    // A batch's dedup lookups overlap their cache misses when announced first.
+                    if count > 1 {
+                        for index in chunkStart..<chunkEnd {
+                            let seq = state.payload.firstSeq + UInt64(index)
+                            publisher.announce(messageID: Self.messageID(boilerID, state.payload.boot, seq))
+                        }
                     }
+                    for index in chunkStart..<chunkEnd {
+                        let reading = state.payload[index]
+                        let length = reading.writeRecord(into: record)
+                        do throws(StreamError) {
+                            let ack = try publisher.publish(
+                                subject: subject,
+                                payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
+                                options: PublishOptions(messageID: Self.messageID(boilerID, reading.boot, reading.seq)),
+                                now: now
+                            )
+                            state.duplicateFlags[index] = ack.duplicate
+                            if ack.duplicate { duplicates += 1 }
+                        } catch {
+                            // Not stored: treated like a duplicate for the windows, counted as a refusal.
+                            state.duplicateFlags[index] = true
+                            state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
+                            refusal = error
+                        }
+                    }
+                    chunkStart = chunkEnd
                 }
             }
         }
@@ -165,6 +171,18 @@ public final class IngestPipeline: Sendable {
                 metadata: ["boiler.id": "\(boilerID)", "stream.error": "\(refusal.code.rawValue) \(refusal.description)"]
             )
         }
+    }
+
+    /// A reading's stream message ID, `{boiler}:{boot}:{seq}`.
+    @inline(__always)
+    private static func messageID(_ boilerID: BoilerID, _ boot: BootID, _ seq: UInt64) -> MessageID {
+        var id = MessageID()
+        id.append(boilerID.rawValue)
+        id.append(byte: UInt8(ascii: ":"))
+        id.append(boot.rawValue)
+        id.append(byte: UInt8(ascii: ":"))
+        id.append(decimal: seq)
+        return id
     }
 
     private func report(

@@ -53,6 +53,16 @@ struct DedupTable: ~Copyable {
     /// IDs forgotten before their window ended because the table was full.
     private(set) var forgottenEarly: UInt64 = 0
 
+    /// Hashes of IDs about to be published, whose buckets `touchPending` loads together; fixed storage, so
+    /// announcing allocates nothing.
+    private var pending: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    static let pendingCapacity = 16
+    private(set) var pendingCount = 0
+    /// What `touchPending` read, kept so that its loads are not optimised away.
+    private var touched: UInt64 = 0
+
     /// `firstNumber` is for tests of the insertion number's wrap-around.
     init(capacity: Int, seed: UInt64, firstNumber: UInt64 = 1) {
         precondition(capacity > 0 && capacity <= 1 << 30, "dedup capacity out of range")
@@ -87,8 +97,11 @@ struct DedupTable: ~Copyable {
     /// The first slot of each of the ID's two buckets: the low bits of the hash pick the first, the tag picks
     /// another bucket of the same group.
     @inline(__always)
-    func buckets(_ hash: UInt64) -> (Int, Int) {
-        let first = Int(truncatingIfNeeded: hash) & self.bucketMask
+    func buckets(_ hash: UInt64) -> (Int, Int) { DedupTable.buckets(hash, mask: self.bucketMask) }
+
+    @inline(__always)
+    static func buckets(_ hash: UInt64, mask: Int) -> (Int, Int) {
+        let first = Int(truncatingIfNeeded: hash) & mask
         let other = first ^ (Int(truncatingIfNeeded: hash >> 40) & (DedupTable.groupBuckets - 1) | 1)
         return (first * DedupTable.bucketSlots, other * DedupTable.bucketSlots)
     }
@@ -104,6 +117,32 @@ struct DedupTable: ~Copyable {
     private func entryIndex(age: Int) -> Int {
         let index = self.head + age
         return index >= self.capacity ? index - self.capacity : index
+    }
+
+    /// Notes that an ID with `hash` is about to be looked up. Its buckets are loaded by `touchPending`,
+    /// together with those of the other IDs noted (when the notes are full, those are loaded now).
+    mutating func expect(_ hash: UInt64) {
+        if self.pendingCount == DedupTable.pendingCapacity { self.touchPending() }
+        withUnsafeMutableBytes(of: &self.pending) { $0.storeBytes(of: hash, toByteOffset: self.pendingCount * 8, as: UInt64.self) }
+        self.pendingCount += 1
+    }
+
+    /// Loads the buckets of every expected ID in one tight loop, so that their cache misses overlap instead
+    /// of being paid one after another. (Nothing in the loop is an atomic operation, which would wait for
+    /// the loads before it.)
+    mutating func touchPending() {
+        var sum: UInt64 = 0
+        let count = self.pendingCount
+        let slots = self.slots
+        let bucketMask = self.bucketMask
+        withUnsafeBytes(of: self.pending) { hashes in
+            for index in 0..<count {
+                let (first, other) = DedupTable.buckets(hashes.load(fromByteOffset: index * 8, as: UInt64.self), mask: bucketMask)
+                sum &+= slots[first] &+ slots[other]
+            }
+        }
+        self.touched &+= sum
+        self.pendingCount = 0
     }
 
     /// The sequence stored under `id`, if it is remembered.

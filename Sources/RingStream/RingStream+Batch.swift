@@ -48,5 +48,17 @@ extension RingStream {
         ) throws(StreamError) -> PublishAck {
             try self.core.pointee.publish(subject: subject, payload: payload, options: options, now: now)
         }
+
+        /// How many announced IDs are kept until the next publish; announce a long batch in chunks of this.
+        public static let announceCapacity = DedupTable.pendingCapacity
+
+        /// Announces a message ID that this batch is about to publish: a hint, which changes no outcome.
+        ///
+        /// The dedup index is large, and looking an ID up in it is a cache miss. Announce a batch's IDs (up to
+        /// ``announceCapacity``) before publishing them: the next publish then starts every announced ID's
+        /// index read together, so that their misses overlap instead of being paid one after another.
+        public mutating func announce(messageID: borrowing MessageID) {
+            self.core.pointee.announce(messageID: messageID)
+        }
     }
 }

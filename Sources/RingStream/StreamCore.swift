@@ -148,6 +148,8 @@ extension StreamCore {
         options: PublishOptions,
         now requested: StreamInstant
     ) throws(StreamError) -> PublishAck {
+        // Announced IDs' index reads start first, so that their misses overlap this publish's other work.
+        if self.dedup.pendingCount > 0 { self.dedup.touchPending() }
         // Stored timestamps never go backwards, so time-based reads can search them.
         let now = max(requested.nanosecondsSinceEpoch, self.lastTimestamp)
         let knownID = self.subjectIDs.find(subject)
@@ -197,6 +199,11 @@ extension StreamCore {
             self.lastMessageIDLength = bytes.count
         }
         return PublishAck(stream: self.name, sequence: sequence, duplicate: false)
+    }
+
+    /// See `Publisher.announce(messageID:)`.
+    mutating func announce(messageID: borrowing MessageID) {
+        messageID.withUnsafeBytes { bytes in self.dedup.expect(self.dedup.hash(bytes)) }
     }
 
     /// Applies the limits for one more message of `size` bytes on `subjectID`, evicting (discard `old`) or

@@ -80,18 +80,32 @@ struct ModelTests {
                     expectedLastMessageID: expectID.flatMap { MessageID($0) },
                     expectedStream: expectStream
                 )
+                // A third of the publishes go through a batch publisher that first announces up to 20 IDs (more
+                // than it keeps), the published one among them or not: announcing must change no outcome.
+                let announced: [MessageID]? =
+                    Int.random(in: 0..<3, using: &rng) == 0
+                    ? (0..<Int.random(in: 0...20, using: &rng)).compactMap { _ in MessageID(Self.ids.randomElement(using: &rng)!) }
+                    : nil
                 let actual: Outcome
                 do {
-                    actual = .ack(
-                        try stream.publish(
-                            subject: subject,
-                            payload: payload,
-                            options: options,
-                            now: StreamInstant(nanosecondsSinceEpoch: now)
+                    let instant = StreamInstant(nanosecondsSinceEpoch: now)
+                    if let announced {
+                        actual = .ack(
+                            try payload.withUnsafeBytes { bytes throws(StreamError) in
+                                try stream.withPublisher { publisher throws(StreamError) in
+                                    for announcedID in announced { publisher.announce(messageID: announcedID) }
+                                    return try publisher.publish(subject: subject, payload: bytes, options: options, now: instant)
+                                }
+                            }
                         )
-                    )
-                } catch {
+                    } else {
+                        actual = .ack(try stream.publish(subject: subject, payload: payload, options: options, now: instant))
+                    }
+                } catch let error as StreamError {
                     actual = .failed(error.code)
+                } catch {
+                    Issue.record("\(context): publish threw \(error), not a StreamError")
+                    continue
                 }
                 let expected = model.publish(
                     subject: subject,
