@@ -34,6 +34,8 @@ public final class IngestPipeline: Sendable {
         var windows: HourlyWindows
         var subjects: [BoilerID: String] = [:]
         var duplicateFlags: [Bool] = []
+        /// The message IDs of the batch chunk being published (see `ingest`).
+        var chunkIDs = [MessageID](repeating: MessageID(), count: RingStream.Publisher.announceCapacity)
         var statistics = Statistics()
         /// Per-boiler rate limits, when configured.
         var limiter: RateLimiter?
@@ -115,21 +117,24 @@ public final class IngestPipeline: Sendable {
                 var chunkStart = 0
                 while chunkStart < count {
                     let chunkEnd = min(count, chunkStart + RingStream.Publisher.announceCapacity)
-                    // A batch's dedup lookups overlap their cache misses when announced first.
+                    // A batch's dedup lookups overlap their cache misses when its IDs are announced first; the
+                    // IDs are built once, into the chunk's buffer.
                     if count > 1 {
                         for index in chunkStart..<chunkEnd {
                             let seq = state.payload.firstSeq + UInt64(index)
-                            publisher.announce(messageID: Self.messageID(boilerID, state.payload.boot, seq))
+                            state.chunkIDs[index - chunkStart] = Self.messageID(boilerID, state.payload.boot, seq)
+                            publisher.announce(messageID: state.chunkIDs[index - chunkStart])
                         }
                     }
                     for index in chunkStart..<chunkEnd {
                         let reading = state.payload[index]
                         let length = reading.writeRecord(into: record)
+                        let id = count > 1 ? state.chunkIDs[index - chunkStart] : Self.messageID(boilerID, reading.boot, reading.seq)
                         do throws(StreamError) {
                             let ack = try publisher.publish(
                                 subject: subject,
                                 payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
-                                options: PublishOptions(messageID: Self.messageID(boilerID, reading.boot, reading.seq)),
+                                options: PublishOptions(messageID: id),
                                 now: now
                             )
                             state.duplicateFlags[index] = ack.duplicate

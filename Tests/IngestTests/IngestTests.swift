@@ -77,6 +77,30 @@ struct IngestTests {
         try await harness.stop()
     }
 
+    /// Long batches are published in chunks whose IDs are announced first (`RingStream.Publisher.announce`):
+    /// across the chunks' edges every reading must still be stored once, in order, and every re-sent one
+    /// dropped and counted.
+    @Test func longBatchesStoreEveryReadingOnceAcrossChunks() async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+        try await harness.waitUntilIngesting()
+        func batch(from seq: Int, count: Int) -> String {
+            let values = (seq..<(seq + count)).map { String(40 + Double($0) / 4) }.joined(separator: ",")
+            return #"{"v":1,"boot":"long","seq":\#(seq),"ts_ms":\#(1_764_165_600_000 + seq * 10),"period_ms":10,"water_c":[\#(values)]}"#
+        }
+        try harness.publish(boiler: "b0004", batch(from: 0, count: 40))
+        // Readings 30...39 again, then 40 new ones.
+        try harness.publish(boiler: "b0004", batch(from: 30, count: 50))
+        #expect(try await harness.eventually { try harness.readings("b0004").count == 80 })
+        #expect(try await harness.eventually { harness.pipeline.statistics.duplicates == 10 })
+        let readings = try harness.readings("b0004")
+        #expect(readings.map(\.seq) == Array(0..<80).map(UInt64.init))
+        #expect(readings.map(\.waterC) == (0..<80).map { 40 + Double($0) / 4 })
+        let accumulator = harness.pipeline.withWindows { $0.openWindows }.first { $0.boilerID == BoilerID("b0004") }?.accumulator
+        #expect(accumulator?.samples == 80)
+        #expect(accumulator?.duplicates == 10)
+        try await harness.stop()
+    }
+
     @Test func everyMalformedClassIsRejectedWithItsReasonAndTheWorkerKeepsGoing() async throws {
         let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
         try await harness.waitUntilIngesting()

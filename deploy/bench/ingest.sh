@@ -7,12 +7,17 @@
 #   deploy/bench/ingest.sh                                          # the default cases
 #   deploy/bench/ingest.sh "RATE BOILERS BATCH SECONDS QOS" ...     # custom cases
 #   TCP_NODELAY=1 deploy/bench/ingest.sh ...                        # the worker with TCP_NODELAY set
+#   INGEST_BENCH=/path/to/IngestBench deploy/bench/ingest.sh ...    # another build of the worker (A/B runs)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root="$PWD"
 
-(cd Benchmarks && swift build -c release --product IngestBench >&2)
-bench="$root/Benchmarks/.build/release/IngestBench"
+if [ -n "${INGEST_BENCH:-}" ]; then
+    bench="$INGEST_BENCH"
+else
+    (cd Benchmarks && swift build -c release --product IngestBench >&2)
+    bench="$root/Benchmarks/.build/release/IngestBench"
+fi
 
 state="$(mktemp -d /tmp/boiler-bench-XXXXXX)"
 export BOILER_SERVICES_DIR="$state"
