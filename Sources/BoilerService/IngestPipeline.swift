@@ -105,7 +105,10 @@ public final class IngestPipeline: Sendable {
             state.subjects[boilerID] = subject
             return subject
         }()
-        let count = state.payload.count
+        // One copy of the payload per message (retaining its arrays once): reading it through `state` inside
+        // the closures below copied it for every reading.
+        let payload = state.payload
+        let count = payload.count
         if state.duplicateFlags.count < count { state.duplicateFlags = Array(repeating: false, count: count) }
         var duplicates = 0
         var refusal: StreamError? = nil
@@ -121,13 +124,13 @@ public final class IngestPipeline: Sendable {
                     // IDs are built once, into the chunk's buffer.
                     if count > 1 {
                         for index in chunkStart..<chunkEnd {
-                            let seq = state.payload.firstSeq + UInt64(index)
-                            state.chunkIDs[index - chunkStart] = Self.messageID(boilerID, state.payload.boot, seq)
+                            let seq = payload.firstSeq + UInt64(index)
+                            state.chunkIDs[index - chunkStart] = Self.messageID(boilerID, payload.boot, seq)
                             publisher.announce(messageID: state.chunkIDs[index - chunkStart])
                         }
                     }
                     for index in chunkStart..<chunkEnd {
-                        let reading = state.payload[index]
+                        let reading = payload[index]
                         let length = reading.writeRecord(into: record)
                         let id = count > 1 ? state.chunkIDs[index - chunkStart] : Self.messageID(boilerID, reading.boot, reading.seq)
                         do throws(StreamError) {
@@ -157,14 +160,14 @@ public final class IngestPipeline: Sendable {
         var start = 0
         while start < count {
             while start < count && state.duplicateFlags[start] {
-                let stamp = state.payload.firstTimestampMs + Int64(start) * (state.payload.periodMs ?? 0)
+                let stamp = payload.firstTimestampMs + Int64(start) * (payload.periodMs ?? 0)
                 state.windows.recordDuplicates(boilerID: boilerID, timestampMs: stamp)
                 start += 1
             }
             var end = start
             while end < count && !state.duplicateFlags[end] { end += 1 }
             if end > start {
-                let outcome = state.windows.add(state.payload, readings: start..<end, wallMs: nowMs)
+                let outcome = state.windows.add(payload, readings: start..<end, wallMs: nowMs)
                 state.statistics.readingsIngested &+= UInt64(outcome.accepted + outcome.late)
                 state.statistics.lateReadings &+= UInt64(outcome.late)
             }
