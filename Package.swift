@@ -96,6 +96,7 @@ let package = Package(
                 .embedInCode("Migrations/001_initial.sql"),
                 .embedInCode("Migrations/002_checkpoint_sets.sql"),
                 .embedInCode("Migrations/003_written_at.sql"),
+                .embedInCode("Migrations/004_late_increments.sql"),
             ],
             swiftSettings: swiftSettings
         ),

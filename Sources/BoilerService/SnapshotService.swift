@@ -79,7 +79,10 @@ public final class SnapshotService: Service, Sendable {
 
     struct State {
         var pending: [HourlySnapshot] = []
-        var pendingLate: [HourlyWindows.LateReadings] = []
+        /// Late counts for rows already written, one increment per tick that had any (see `SnapshotStore.addLate`).
+        var pendingLate: [LateIncrement] = []
+        /// Late increments made so far; numbers their ids.
+        var lateIncrements: UInt64 = 0
         /// When the last checkpoint was taken (whether or not it was saved): the next is due an interval later.
         var lastCheckpointMs: Int64 = .min
         var retryDelayMs: Int64 = 0
@@ -118,6 +121,8 @@ public final class SnapshotService: Service, Sendable {
     let clock: WallClock
     let logger: Logger
     let state = Mutex(State())
+    /// Makes late increments' ids unique across workers and restarts: the checkpoint owner and a random number.
+    let lateIDPrefix: String
 
     public init(
         configuration: Configuration = .init(),
@@ -137,6 +142,7 @@ public final class SnapshotService: Service, Sendable {
         self.mqtt = mqtt
         self.clock = clock
         self.logger = logger
+        self.lateIDPrefix = "\(configuration.checkpointOwner):\(String(UInt64.random(in: .min ... .max), radix: 16)):"
     }
 
     /// At start-up, before ingestion: every boiler's latest written snapshot (so replayed readings of closed
@@ -190,13 +196,19 @@ public final class SnapshotService: Service, Sendable {
         for snapshot in closed { self.announce(snapshot) }
         self.state.withLock { state in
             state.pending.append(contentsOf: closed)
-            // Late readings for a row still waiting go into it; the rest are added to the written rows.
+            // Late readings for a row still waiting go into it; the rest are added to the written rows, as one
+            // increment with its own id, so that a retried write cannot add them twice.
+            var forWrittenRows: [HourlyWindows.LateReadings] = []
             for entry in late {
                 if let index = state.pending.firstIndex(where: { $0.boilerID == entry.boilerID && $0.hourStartMs == entry.hourStartMs }) {
                     state.pending[index].lateSamples &+= entry.count
                 } else {
-                    state.pendingLate.append(entry)
+                    forWrittenRows.append(entry)
                 }
+            }
+            if !forWrittenRows.isEmpty {
+                state.lateIncrements &+= 1
+                state.pendingLate.append(LateIncrement(id: "\(self.lateIDPrefix)\(state.lateIncrements)", readings: forWrittenRows))
             }
             state.statistics.pending = state.pending.count
         }
@@ -259,7 +271,7 @@ public final class SnapshotService: Service, Sendable {
                 _ = try await self.withTimeout { try await self.store.addLate(late) }
                 self.state.withLock {
                     $0.pendingLate.removeFirst(min(late.count, $0.pendingLate.count))
-                    $0.statistics.lateApplied &+= late.reduce(0) { $0 + $1.count }
+                    $0.statistics.lateApplied &+= late.reduce(0) { sum, increment in increment.readings.reduce(sum) { $0 + $1.count } }
                 }
             } catch {
                 failure = error

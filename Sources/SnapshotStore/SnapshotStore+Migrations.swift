@@ -19,6 +19,11 @@ extension SnapshotStore {
             sql: String(decoding: PackageResources._02_checkpoint_sets_sql, as: UTF8.self)
         ),
         Migration(version: 3, name: "written_at", sql: String(decoding: PackageResources._03_written_at_sql, as: UTF8.self)),
+        Migration(
+            version: 4,
+            name: "late_increments",
+            sql: String(decoding: PackageResources._04_late_increments_sql, as: UTF8.self)
+        ),
     ]
 
     /// A fixed key for the advisory lock that serialises migrations between workers.

@@ -79,26 +79,41 @@ public final class SnapshotStore: Sendable {
     }
 
     /// Adds late readings to their closed rows, all in one statement; returns the rows updated (a count for a
-    /// row that does not exist changes nothing).
+    /// row that does not exist changes nothing). Each increment is applied at most once, by its id: retrying a
+    /// call whose answer was lost (a timeout, a dropped connection) adds nothing twice. Several counts for one
+    /// row, in one increment or across increments, are summed.
     @discardableResult
-    public func addLate(_ late: [HourlyWindows.LateReadings]) async throws -> Int {
-        guard !late.isEmpty else { return 0 }
-        let ids = late.map(\.boilerID.rawValue)
-        let hours = late.map(\.hourStartMs)
-        let counts = late.map { Int64(clamping: $0.count) }
-        let rows = try await self.client.query(
+    public func addLate(_ increments: [LateIncrement]) async throws -> Int {
+        let rows = increments.flatMap { increment in increment.readings.map { (increment.id, $0) } }
+        guard !rows.isEmpty else { return 0 }
+        let tokens = rows.map(\.0)
+        let ids = rows.map(\.1.boilerID.rawValue)
+        let hours = rows.map(\.1.hourStartMs)
+        let counts = rows.map { Int64(clamping: $0.1.count) }
+        // UPDATE ... FROM uses one source row per target row: the counts are summed per row first.
+        let result = try await self.client.query(
             """
-            WITH updated AS (
-                UPDATE hourly_snapshots AS h SET late_samples = h.late_samples + u.count
-                FROM unnest(\(ids)::text[], \(hours)::bigint[], \(counts)::bigint[]) AS u(boiler_id, hour_ms, count)
-                WHERE h.boiler_id = u.boiler_id AND h.hour_start = to_timestamp(0) + u.hour_ms * interval '1 millisecond'
+            WITH batch AS (
+                SELECT * FROM unnest(\(tokens)::text[], \(ids)::text[], \(hours)::bigint[], \(counts)::bigint[])
+                    AS u(token, boiler_id, hour_ms, count)
+            ), fresh AS (
+                INSERT INTO late_increments (id) SELECT DISTINCT token FROM batch ON CONFLICT DO NOTHING RETURNING id
+            ), summed AS (
+                SELECT b.boiler_id, b.hour_ms, sum(b.count)::bigint AS count
+                FROM batch b JOIN fresh f ON f.id = b.token GROUP BY b.boiler_id, b.hour_ms
+            ), updated AS (
+                UPDATE hourly_snapshots AS h SET late_samples = h.late_samples + s.count
+                FROM summed s
+                WHERE h.boiler_id = s.boiler_id AND h.hour_start = to_timestamp(0) + s.hour_ms * interval '1 millisecond'
                 RETURNING 1
+            ), pruned AS (
+                DELETE FROM late_increments WHERE applied_at < now() - interval '1 day'
             )
             SELECT count(*)::bigint FROM updated
             """,
             logger: self.logger
         )
-        for try await updated in rows.decode(Int64.self) { return Int(updated) }
+        for try await updated in result.decode(Int64.self) { return Int(updated) }
         return 0
     }
 
@@ -275,4 +290,16 @@ public func redactingPassword(_ url: String) -> String {
     }
     components.password = "***"
     return components.string ?? url
+}
+
+/// Late readings for rows already written, applied once by `id` (see `SnapshotStore.addLate`).
+public struct LateIncrement: Sendable, Hashable {
+    /// Unique per increment, across workers and restarts.
+    public var id: String
+    public var readings: [HourlyWindows.LateReadings]
+
+    public init(id: String, readings: [HourlyWindows.LateReadings]) {
+        self.id = id
+        self.readings = readings
+    }
 }

@@ -247,4 +247,52 @@ struct SnapshotServiceTests {
         #expect(rows.first?.meanC == 60)
         #expect(service2.statistics.checkpointFlushes == 1, "with the row written, checkpoints are saved again")
     }
+
+    /// Late readings for a written row queue up while their update fails, one increment per tick; when it works
+    /// again every count lands once. (PostgreSQL's `UPDATE ... FROM` applies one source row per target row:
+    /// before the counts were summed per row, two queued counts for one row kept only one.)
+    @Test func lateCountsQueuedAcrossTicksAllLandOnce() async throws {
+        var logger = Logger(label: "snapshot-late-test")
+        logger.logLevel = .critical
+        let (store, client, clientTask, _) = try await self.makeStore(logger)
+        defer { clientTask.cancel() }
+        let clock = Clock()
+        let pipeline = try self.makePipeline(clock, logger)
+        let service = SnapshotService(
+            configuration: .init(retryDelayMs: 100, retryDelayMaximumMs: 200, statementTimeout: .seconds(2)),
+            store: store,
+            pipeline: pipeline,
+            clock: clock.wall,
+            logger: logger
+        )
+        // The hour closes and its row is written.
+        self.feed(pipeline, boiler: "b1", seq: 0, firstMs: Self.hour0, values: [60, 60, 60])
+        self.feed(pipeline, boiler: "b1", seq: 3, firstMs: Self.hour0 + hourMs + 6_000, values: [70])
+        clock.advance(1_000)
+        await service.tick()
+        #expect(service.statistics.written == 1)
+
+        // Rows can no longer be updated: two ticks each bring late readings for the written hour.
+        _ = try await client.query("REVOKE UPDATE ON hourly_snapshots FROM CURRENT_USER", logger: logger).collect()
+        self.feed(pipeline, boiler: "b1", seq: 100, firstMs: Self.hour0 + 1_000, values: [61, 61])
+        clock.advance(1_000)
+        await service.tick()
+        self.feed(pipeline, boiler: "b1", seq: 200, firstMs: Self.hour0 + 2_000, values: [62, 62, 62])
+        clock.advance(1_000)
+        await service.tick()
+        #expect(service.statistics.writeFailures >= 2)
+        #expect(service.statistics.lateApplied == 0)
+
+        _ = try await client.query("GRANT UPDATE ON hourly_snapshots TO CURRENT_USER", logger: logger).collect()
+        clock.advance(1_000)
+        await service.tick()
+        #expect(service.statistics.lateApplied == 5)
+        let rows = try await store.snapshots(boilerID: BoilerID("b1")!, fromMs: Self.hour0, toMs: Self.hour0 + hourMs)
+        #expect(rows.map(\.lateSamples) == [5])
+        #expect(rows.first?.samples == 3)
+        // Ticking on adds nothing twice.
+        clock.advance(1_000)
+        await service.tick()
+        #expect(try await store.snapshots(boilerID: BoilerID("b1")!, fromMs: Self.hour0, toMs: Self.hour0 + hourMs).map(\.lateSamples) == [5])
+    }
 }

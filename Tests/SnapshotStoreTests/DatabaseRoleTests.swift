@@ -38,7 +38,7 @@ struct DatabaseRoleTests {
         defer { clientTask.cancel() }
         #expect(try await SnapshotStore(client: client, logger: logger).migrate() == SnapshotStore.migrations.map(\.version))
         #expect(try psql(url, "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user").output == "f|f|f")
-        #expect(try psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = 'boilerd'").output == "5")
+        #expect(try psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = 'boilerd'").output == "6")
         #expect(try psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'boilerd'").output == "0")
         // It cannot make databases or roles.
         #expect(try psql(url, "CREATE DATABASE other").status != 0)

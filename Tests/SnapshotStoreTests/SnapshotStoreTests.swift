@@ -41,9 +41,9 @@ struct SnapshotStoreTests {
         async let first = database.store(0).migrate()
         async let second = database.store(1).migrate()
         let applied = try await [first, second]
-        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2, 3]])
+        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2, 3, 4]])
         #expect(try await database.store(0).migrate() == [])
-        #expect(try await database.count("SELECT count(*)::bigint FROM schema_migrations") == 3)
+        #expect(try await database.count("SELECT count(*)::bigint FROM schema_migrations") == 4)
         #expect(
             try await database.count(
                 "SELECT count(*)::bigint FROM information_schema.tables WHERE table_name IN ('hourly_snapshots', 'window_checkpoints', 'controller_decisions')"
@@ -81,13 +81,40 @@ struct SnapshotStoreTests {
         try await store.migrate()
         try await store.write(snapshot())
         let updated = try await store.addLate([
-            .init(boilerID: b1, hourStartMs: hour0, count: 5),
-            .init(boilerID: b1, hourStartMs: hour0 + hourMs, count: 2),  // no such row: nothing changes
+            LateIncrement(
+                id: "w1-1",
+                readings: [
+                    .init(boilerID: b1, hourStartMs: hour0, count: 5),
+                    .init(boilerID: b1, hourStartMs: hour0 + hourMs, count: 2),  // no such row: nothing changes
+                ]
+            )
         ])
         #expect(updated == 1)
         let row = try await store.snapshots(boilerID: b1, fromMs: hour0, toMs: hour0 + 2 * hourMs)
         #expect(row.map(\.lateSamples) == [5])
         #expect(row.first?.meanC == 61.25 && row.first?.samples == 360_000)
+    }
+
+    /// Late counts queue up while PostgreSQL is away, several for one row, and a write that timed out may have
+    /// committed: every count must land once, none twice.
+    @Test func lateIncrementsAddUpAndARetriedOneCountsOnce() async throws {
+        let database = try await TestDatabase()
+        defer { database.stop() }
+        let store = database.store()
+        try await store.migrate()
+        try await store.write(snapshot())
+        let queued = [
+            LateIncrement(id: "w1-1", readings: [.init(boilerID: b1, hourStartMs: hour0, count: 5)]),
+            LateIncrement(id: "w1-2", readings: [.init(boilerID: b1, hourStartMs: hour0, count: 3)]),
+        ]
+        #expect(try await store.addLate(queued) == 1)
+        #expect(try await store.snapshots(boilerID: b1, fromMs: hour0, toMs: hour0 + hourMs).map(\.lateSamples) == [8])
+        // The same two again (the first attempt's answer was lost), with one new: only the new one counts.
+        let retried = queued + [LateIncrement(id: "w1-3", readings: [.init(boilerID: b1, hourStartMs: hour0, count: 1)])]
+        #expect(try await store.addLate(retried) == 1)
+        #expect(try await store.snapshots(boilerID: b1, fromMs: hour0, toMs: hour0 + hourMs).map(\.lateSamples) == [9])
+        #expect(try await store.addLate(retried) == 0)
+        #expect(try await store.snapshots(boilerID: b1, fromMs: hour0, toMs: hour0 + hourMs).map(\.lateSamples) == [9])
     }
 
     @Test func checkpointsResumeAWindowAcrossACrash() async throws {
