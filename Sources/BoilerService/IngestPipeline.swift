@@ -120,24 +120,20 @@ public final class IngestPipeline: Sendable {
                 var chunkStart = 0
                 while chunkStart < count {
                     let chunkEnd = min(count, chunkStart + RingStream.Publisher.announceCapacity)
-                    // A batch's dedup lookups overlap their cache misses when its IDs are announced first; the
-                    // IDs are built once, into the chunk's buffer.
-                    if count > 1 {
-                        for index in chunkStart..<chunkEnd {
-                            let seq = payload.firstSeq + UInt64(index)
-                            state.chunkIDs[index - chunkStart] = Self.messageID(boilerID, payload.boot, seq)
-                            publisher.announce(messageID: state.chunkIDs[index - chunkStart])
-                        }
+                    // The chunk's IDs are built once; a batch's are announced first, so that their dedup
+                    // lookups overlap their cache misses (a single reading has nothing to overlap with).
+                    for index in chunkStart..<chunkEnd {
+                        let seq = payload.firstSeq + UInt64(index)
+                        state.chunkIDs[index - chunkStart] = Self.messageID(boilerID, payload.boot, seq)
+                        if count > 1 { publisher.announce(messageID: state.chunkIDs[index - chunkStart]) }
                     }
                     for index in chunkStart..<chunkEnd {
-                        let reading = payload[index]
-                        let length = reading.writeRecord(into: record)
-                        let id = count > 1 ? state.chunkIDs[index - chunkStart] : Self.messageID(boilerID, reading.boot, reading.seq)
+                        let length = payload[index].writeRecord(into: record)
                         do throws(StreamError) {
                             let ack = try publisher.publish(
                                 subject: subject,
                                 payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
-                                options: PublishOptions(messageID: id),
+                                options: PublishOptions(messageID: state.chunkIDs[index - chunkStart]),
                                 now: now
                             )
                             state.duplicateFlags[index] = ack.duplicate

@@ -271,7 +271,7 @@ public final class SnapshotService: Service, Sendable {
                 _ = try await self.withTimeout { try await self.store.addLate(late) }
                 self.state.withLock {
                     $0.pendingLate.removeFirst(min(late.count, $0.pendingLate.count))
-                    $0.statistics.lateApplied &+= late.reduce(0) { sum, increment in increment.readings.reduce(sum) { $0 + $1.count } }
+                    $0.statistics.lateApplied &+= late.reduce(0) { $0 &+ $1.count }
                 }
             } catch {
                 failure = error

@@ -302,4 +302,7 @@ public struct LateIncrement: Sendable, Hashable {
         self.id = id
         self.readings = readings
     }
+
+    /// The late readings it adds, over all its rows.
+    public var count: UInt64 { self.readings.reduce(0) { $0 &+ $1.count } }
 }
