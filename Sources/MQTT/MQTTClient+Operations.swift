@@ -57,7 +57,7 @@ extension MQTTClient {
         if qos != .atMostOnce {
             let kept = try self.state.withLock { state throws(MQTTError) -> Bool in
                 // Keep order: while older messages wait, newer ones wait behind them.
-                if case .connected = state.connection, state.offline.isEmpty { return false }
+                if case .connected = state.connection, state.offline.isEmpty, !state.flushing { return false }
                 try self.keepOffline(&state, MQTTMessage(topic: topic, payload: payload, qos: qos, retain: retain))
                 return true
             }
@@ -90,20 +90,26 @@ extension MQTTClient {
         state.offline.append(message)
     }
 
-    /// Sends the messages kept while disconnected (network thread, on connection).
+    /// Sends the messages kept while disconnected (network thread, on connection). Until the queue is empty,
+    /// `publishNow` keeps queueing behind it, so nothing published meanwhile overtakes a kept message.
     func flushOffline() {
         while true {
             let batch = self.state.withLock { state -> [MQTTMessage] in
                 let batch = Array(state.offline.prefix(1_000))
                 state.offline.removeFirst(batch.count)
+                // Empty: done, in the same critical section that finds it empty.
+                state.flushing = !batch.isEmpty
                 return batch
             }
             guard !batch.isEmpty else { return }
             for (index, message) in batch.enumerated() {
                 let rc = self.send(message.topic, payload: message.payload, qos: message.qos, retain: message.retain)
                 guard rc == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
-                    // Lost the connection again: put the rest back in front, in order.
-                    self.state.withLock { $0.offline.insert(contentsOf: batch[index...], at: 0) }
+                    // Lost the connection again: put the rest back in front, in order, for the next connection.
+                    self.state.withLock { state in
+                        state.offline.insert(contentsOf: batch[index...], at: 0)
+                        state.flushing = false
+                    }
                     return
                 }
             }

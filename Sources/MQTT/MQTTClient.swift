@@ -44,6 +44,8 @@ public final class MQTTClient: Sendable {
         var lastRefusal: MQTTError? = nil
         /// QoS 1/2 messages published while disconnected, sent on reconnection.
         var offline: [MQTTMessage] = []
+        /// The network thread is sending `offline`'s messages; newer ones queue behind them until it is done.
+        var flushing = false
     }
 
     struct Waiter {

@@ -1,5 +1,6 @@
 import BoilerService
 import Foundation
+import Synchronization
 import MQTT
 import RingStream
 import Telemetry
@@ -89,5 +90,81 @@ struct BrokerRestartTests {
         boiler.disconnect()
         quiet.disconnect()
         try await harness.stop()
+    }
+
+    /// A sender that keeps publishing while its client reconnects: what it kept during the outage is flushed on
+    /// reconnection while newer messages keep coming, and the subscriber gets every message once, in the order sent.
+    /// (A message published while the flush was still sending used to overtake the flush's remaining messages.)
+    @Test func messagesPublishedWhileTheOfflineQueueFlushesKeepTheirOrder() async throws {
+        _ = try TestServices.requireMQTT()
+        let broker = PrivateServices("flush-order")
+        #expect(broker.run("start-mqtt") == 0)
+        defer { broker.stop() }
+        guard let port = try? broker.port("mqtt") else {
+            Issue.record("the private broker did not start")
+            return
+        }
+        let url = "mqtt://127.0.0.1:\(port)"
+        let topic = "flush-order/\(port)"
+        let received = Mutex<[UInt32]>([])
+        let subscriber = try MQTTClient(
+            configuration: .init(url: url, clientID: "order-sub-\(port)", cleanSession: false, reconnectDelayMaximumSeconds: 1)
+        ) { message in
+            guard message.payload.count == 4 else { return }
+            let seq = message.payload.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            received.withLock { $0.append(seq) }
+        }
+        try await subscriber.connect()
+        try await subscriber.subscribe(topic, qos: .atLeastOnce)
+        let sender = try MQTTClient(
+            configuration: .init(
+                url: url, clientID: "order-pub-\(port)", cleanSession: false, reconnectDelayMaximumSeconds: 1,
+                maximumOfflineMessages: 1_000_000
+            )
+        ) { _ in }
+        try await sender.connect()
+        func payload(_ seq: UInt32) -> [UInt8] { [UInt8(seq >> 24), UInt8(seq >> 16 & 0xFF), UInt8(seq >> 8 & 0xFF), UInt8(seq & 0xFF)] }
+
+        #expect(broker.run("stop-mqtt") == 0)
+        var seq: UInt32 = 0
+        // Kept while the broker is away.
+        while sender.isConnected || seq < 20_000 {
+            try sender.publishNow(topic, payload: payload(seq), qos: .atLeastOnce)
+            seq += 1
+            if seq % 1_000 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(sender.offlineMessages > 0)
+        #expect(broker.run("start-mqtt") == 0)
+        // Publishing goes on through the reconnection and its flush: ten messages a millisecond while the sender
+        // reconnects, then as fast as it can for 300 ms from the moment it is connected (the flush starts then),
+        // then slowly again until it has been connected and caught up for a while.
+        var connectedAt: ContinuousClock.Instant? = nil
+        var caughtUpSince: ContinuousClock.Instant? = nil
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            try sender.publishNow(topic, payload: payload(seq), qos: .atLeastOnce)
+            seq += 1
+            if connectedAt == nil && sender.isConnected { connectedAt = .now }
+            let burst = connectedAt.map { ContinuousClock.now - $0 < .milliseconds(300) } ?? false
+            if !burst && seq % 10 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            if !burst && sender.isConnected && sender.offlineMessages == 0 {
+                if caughtUpSince == nil { caughtUpSince = .now }
+                if let since = caughtUpSince, ContinuousClock.now - since > .milliseconds(300) { break }
+            } else {
+                caughtUpSince = nil
+            }
+        }
+        #expect(caughtUpSince != nil, "the sender never reconnected and caught up")
+        let sent = seq
+        let waitUntil = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < waitUntil, received.withLock({ $0.count }) < Int(sent) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let got = received.withLock { $0 }
+        #expect(got.count == Int(sent))
+        let firstOutOfOrder = zip(got.indices, got).first { index, value in value != UInt32(index) }
+        #expect(firstOutOfOrder == nil, "message \(firstOutOfOrder.map { "\($0.1) arrived at position \($0.0)" } ?? "")")
+        sender.disconnect()
+        subscriber.disconnect()
     }
 }
