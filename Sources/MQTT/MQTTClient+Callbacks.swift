@@ -40,7 +40,12 @@ extension MQTTClient {
             MQTTClient.from(userData)?.acknowledge(mid: mid, code: code)
         }
         mosquitto_unsubscribe_callback_set(self.handle) { _, userData, mid in
-            MQTTClient.from(userData)?.acknowledge(mid: mid, code: 0)
+            guard let client = MQTTClient.from(userData) else { return }
+            if client.passFlushBarrier(mid: mid) {
+                client.flushOffline()
+            } else {
+                client.acknowledge(mid: mid, code: 0)
+            }
         }
         mosquitto_publish_callback_set(self.handle) { _, userData, mid in
             guard let client = MQTTClient.from(userData) else { return }
@@ -63,6 +68,8 @@ extension MQTTClient {
         }
         let (subscriptions, waiters) = self.state.withLock { state in
             state.connection = .connected(sessionPresent: sessionPresent)
+            // Until the flush (below) is done, `publishNow` queues behind the kept messages.
+            state.flushing = true
             state.lastRefusal = nil
             let waiters = Array(state.connectionWaiters.values)
             state.connectionWaiters.removeAll()
@@ -78,7 +85,7 @@ extension MQTTClient {
                 )
             }
         }
-        self.flushOffline()
+        self.startFlush()
         self.logger.info(
             "MQTT connected",
             metadata: ["mqtt.url": "\(self.configuration.url)", "mqtt.session_present": "\(sessionPresent)"]
@@ -87,9 +94,43 @@ extension MQTTClient {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Starts flushing the offline queue once libmosquitto has sent again what it had in flight. It does that
+    /// only after this connect callback returns, so flushing now would let newer messages overtake those.
+    /// An UNSUBSCRIBE from a filter this client never uses goes out behind them; its UNSUBACK starts the flush.
+    private func startFlush() {
+        var mid: Int32 = 0
+        let rc = mosquitto_unsubscribe(self.handle, &mid, self.flushBarrierFilter)
+        guard rc == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
+            self.logger.warning(
+                "MQTT flush barrier not sent; flushing at once",
+                metadata: ["mqtt.error": "\(MQTTError.mosquitto(rc, "unsubscribe"))"]
+            )
+            self.flushOffline()
+            return
+        }
+        self.state.withLock { $0.flushBarrier = mid }
+    }
+
+    /// This client's own filter (wildcards in its id replaced), so the barrier never touches a real subscription.
+    var flushBarrierFilter: String {
+        let id = String(self.configuration.clientID.map { $0 == "+" || $0 == "#" ? "_" : $0 })
+        return "boilerpipeline/flush-barrier/\(id)"
+    }
+
+    /// Whether `mid` is the flush barrier's UNSUBACK (consumed if so).
+    func passFlushBarrier(mid: Int32) -> Bool {
+        self.state.withLock { state in
+            guard state.flushBarrier == mid else { return false }
+            state.flushBarrier = nil
+            return true
+        }
+    }
+
     func handleDisconnect(rc: Int32) {
         let stopped = self.state.withLock { state -> Bool in
             if !state.stopped { state.connection = .connecting }
+            state.flushBarrier = nil
+            state.flushing = false
             return state.stopped
         }
         guard !stopped else { return }

@@ -90,8 +90,9 @@ extension MQTTClient {
         state.offline.append(message)
     }
 
-    /// Sends the messages kept while disconnected (network thread, on connection). Until the queue is empty,
-    /// `publishNow` keeps queueing behind it, so nothing published meanwhile overtakes a kept message.
+    /// Sends the messages kept while disconnected (network thread, after the connection's flush barrier). Until
+    /// the queue is empty, `publishNow` keeps queueing behind it, so nothing published meanwhile overtakes a kept
+    /// message.
     func flushOffline() {
         while true {
             let batch = self.state.withLock { state -> [MQTTMessage] in

@@ -44,8 +44,10 @@ public final class MQTTClient: Sendable {
         var lastRefusal: MQTTError? = nil
         /// QoS 1/2 messages published while disconnected, sent on reconnection.
         var offline: [MQTTMessage] = []
-        /// The network thread is sending `offline`'s messages; newer ones queue behind them until it is done.
+        /// From each connection until the offline queue is flushed, newer messages queue behind the kept ones.
         var flushing = false
+        /// The message id of the UNSUBSCRIBE sent on connection as a barrier: its UNSUBACK starts the flush.
+        var flushBarrier: Int32? = nil
     }
 
     struct Waiter {
