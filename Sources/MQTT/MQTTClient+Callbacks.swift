@@ -112,7 +112,7 @@ extension MQTTClient {
     }
 
     /// This client's own filter (wildcards in its id replaced), so the barrier never touches a real subscription.
-    var flushBarrierFilter: String {
+    private var flushBarrierFilter: String {
         let id = String(self.configuration.clientID.map { $0 == "+" || $0 == "#" ? "_" : $0 })
         return "boilerpipeline/flush-barrier/\(id)"
     }
