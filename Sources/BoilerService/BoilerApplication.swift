@@ -30,7 +30,8 @@ public final class BoilerApplication: Sendable {
         public var httpHost: String
         public var httpPort: Int
         public var api: BoilerAPI.Configuration
-        /// The telemetry stream's limits (name `TELEMETRY`, subjects `boiler.*.telemetry`).
+        /// The telemetry stream's limits (name `TELEMETRY`, subjects `boiler.*.telemetry`). Its
+        /// `prefaultStorage` applies to the decision and snapshot streams too.
         public var stream: RingStream.Configuration
         public var decoder: TelemetryDecoder.Configuration
         public var windows: HourlyWindows.Configuration
@@ -110,10 +111,16 @@ public final class BoilerApplication: Sendable {
         self.store = SnapshotStore(client: self.postgres, logger: logger)
         self.telemetry = try RingStream(configuration: configuration.stream)
         self.decisions = try RingStream(
-            configuration: .init(name: "DECISIONS", subjects: ["boiler.*.setpoint"], maxMessages: 200_000, maxBytes: 64 << 20)
+            configuration: .init(
+                name: "DECISIONS", subjects: ["boiler.*.setpoint"], maxMessages: 200_000, maxBytes: 64 << 20,
+                prefaultStorage: configuration.stream.prefaultStorage
+            )
         )
         self.snapshotStream = try RingStream(
-            configuration: .init(name: "SNAPSHOTS", subjects: ["boiler.*.hourly-snapshot"], maxMessages: 200_000, maxBytes: 128 << 20)
+            configuration: .init(
+                name: "SNAPSHOTS", subjects: ["boiler.*.hourly-snapshot"], maxMessages: 200_000, maxBytes: 128 << 20,
+                prefaultStorage: configuration.stream.prefaultStorage
+            )
         )
         let layout = try TopicLayout(filter: configuration.telemetryFilter)
         let telemetry = self.telemetry

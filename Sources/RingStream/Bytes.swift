@@ -62,3 +62,16 @@ func copyBytes(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPo
         index += 1
     }
 }
+
+/// Writes one byte in every 4 KiB of `storage`, so that the operating system makes the whole range resident now
+/// rather than on first use (see `RingStream.Configuration.prefaultStorage`). The storage is not yet initialized,
+/// so nothing read later depends on the bytes written.
+func prefaultPages(_ storage: UnsafeMutableRawBufferPointer) {
+    guard let start = storage.baseAddress, storage.count > 0 else { return }
+    var offset = 0
+    while offset < storage.count {
+        start.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
+        offset += 4096
+    }
+    start.storeBytes(of: 0, toByteOffset: storage.count - 1, as: UInt8.self)
+}

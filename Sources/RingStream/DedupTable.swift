@@ -85,6 +85,14 @@ struct DedupTable: ~Copyable {
         self.headNumber = firstNumber & DedupTable.numberMask
     }
 
+    /// The storage written only as IDs arrive: the entries and the ID arena (`init` writes the index).
+    var lazilyWrittenStorage: [UnsafeMutableRawBufferPointer] {
+        [
+            UnsafeMutableRawBufferPointer(start: self.entries, count: self.capacity * MemoryLayout<Entry>.stride),
+            UnsafeMutableRawBufferPointer(start: self.arena, count: self.arenaCapacity),
+        ]
+    }
+
     deinit {
         self.entries.deallocate()
         self.arena.deallocate()

@@ -33,6 +33,13 @@ extension RingStream {
         /// The most distinct subjects tracked. A subject keeps its last sequence after its messages are evicted
         /// (so `expectedLastSubjectSequence` keeps its meaning); this bounds that table.
         public var maxSubjects: Int
+        /// Whether every page of the stream's storage is written once when the stream is created. Storage is
+        /// always allocated up front, but the operating system gives memory a page at a time as it is first
+        /// written, so without this the process's resident memory grows until the rings have wrapped (for a
+        /// slowly filling stream, hours). With it the stream's memory is resident from the start: flat, and a
+        /// machine without it fails at start rather than later. Off by default: creation then costs the time to
+        /// write the storage (about a quarter of a second per GiB here).
+        public var prefaultStorage: Bool
 
         /// A stream named `name` over `subjects`, with limits suited to boiler telemetry on one machine.
         public init(
@@ -46,7 +53,8 @@ extension RingStream {
             discard: DiscardPolicy = .old,
             duplicateWindow: Duration = .seconds(120),
             maxDuplicateIDs: Int = 1 << 21,
-            maxSubjects: Int = 1 << 20
+            maxSubjects: Int = 1 << 20,
+            prefaultStorage: Bool = false
         ) {
             self.name = name
             self.subjects = subjects
@@ -59,6 +67,7 @@ extension RingStream {
             self.duplicateWindow = duplicateWindow
             self.maxDuplicateIDs = maxDuplicateIDs
             self.maxSubjects = maxSubjects
+            self.prefaultStorage = prefaultStorage
         }
 
         /// The configuration's filters, parsed; throws with the first problem found.

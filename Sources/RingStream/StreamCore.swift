@@ -107,6 +107,17 @@ struct StreamCore: ~Copyable {
         self.lastMessageIDBytes = .allocate(byteCount: MessageID.maximumLength, alignment: 8)
         self.dedup = DedupTable(capacity: configuration.maxDuplicateIDs, seed: UInt64.random(in: .min ... .max))
         self.subjectIDs = SubjectTable(seed: UInt64.random(in: .min ... .max))
+        if configuration.prefaultStorage {
+            for storage in self.lazilyWrittenStorage { prefaultPages(storage) }
+        }
+    }
+
+    /// The storage written only as messages arrive (the records and the dedup index are written by `init`).
+    var lazilyWrittenStorage: [UnsafeMutableRawBufferPointer] {
+        [
+            UnsafeMutableRawBufferPointer(start: self.arena, count: self.arenaCapacity),
+            UnsafeMutableRawBufferPointer(start: self.scratch, count: max(self.maxMessageSize, 1)),
+        ] + self.dedup.lazilyWrittenStorage
     }
 
     deinit {

@@ -84,6 +84,9 @@ struct Options: ParsableArguments {
     @Option(help: "Telemetry stream: most message IDs remembered for dedup (about 100 bytes each); past it IDs are forgotten before their 2-minute window ends, and counted. Env: BOILERD_STREAM_MAX_DUPLICATE_IDS. Default 2097152.")
     var streamMaxDuplicateIDs: Int?
 
+    @Flag(name: .customLong("stream-prefault"), help: "Make the streams' preallocated storage resident at start (about 1.1 GB with the defaults), so memory is flat from the start and a machine without it fails at start rather than later. Env: BOILERD_STREAM_PREFAULT.")
+    var streamPrefault = false
+
     @Option(help: "How late a reading may be and still count, ms. Env: BOILERD_ALLOWED_LATENESS_MS. Default 5000.")
     var allowedLatenessMs: Int64?
 
@@ -171,6 +174,7 @@ struct Options: ParsableArguments {
         configuration.stream.maxMessages = stream.maxMessages
         configuration.stream.maxBytes = stream.maxBytes
         configuration.stream.maxDuplicateIDs = stream.maxDuplicateIDs
+        configuration.stream.prefaultStorage = try settings.bool("stream-prefault", flag: self.streamPrefault, default: false)
         configuration.windows.allowedLatenessMs = try settings.integer("allowed-lateness-ms", flag: self.allowedLatenessMs, default: 5_000, range: 0...3_600_000)
         configuration.windows.idleAllowanceMs = try settings.integer("idle-allowance-ms", flag: self.idleAllowanceMs, default: 60_000, range: 0...86_400_000)
         configuration.decoder.maximumFutureSkewMs = try settings.integer("max-future-skew-ms", flag: self.maxFutureSkewMs, default: 300_000, range: 0...Int64.max / 4)

@@ -47,6 +47,12 @@ struct SettingsTests {
         let (noDelayEnvironment, _) = try Options.parse([])
             .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "on"])
         #expect(noDelayEnvironment.mqtt.tcpNoDelay)
+        #expect(defaults.stream.prefaultStorage == false)
+        let (prefaultFlag, _) = try Options.parse(["--stream-prefault"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
+        #expect(prefaultFlag.stream.prefaultStorage)
+        let (prefaultEnvironment, _) = try Options.parse([])
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_PREFAULT": "true"])
+        #expect(prefaultEnvironment.stream.prefaultStorage)
     }
 
     @Test func aWrongOrMissingSettingIsOneLineNamingIt() throws {
