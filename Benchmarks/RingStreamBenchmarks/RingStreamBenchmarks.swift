@@ -104,12 +104,13 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     /// Measures `lookup` over the subjects in turn, summing what it returns so the work is not optimised away.
-    func lookUpRoundRobin(_ benchmark: Benchmark, _ lookup: (String) -> UInt64) {
+    func lookUpRoundRobin<Key>(_ benchmark: Benchmark, _ keys: [Key], _ lookup: (Key) -> UInt64) {
+        precondition(keys.count == subjectCount, "a key per subject")
         var sum: UInt64 = 0
         var index = 0
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            sum &+= lookup(subjects[index])
+            sum &+= lookup(keys[index])
             index += 1
             if index == subjectCount { index = 0 }
         }
@@ -193,7 +194,7 @@ let benchmarks: @Sendable () -> Void = {
         configuration: standard
     ) { benchmark in
         let stream = fixtures.filledStream
-        lookUpRoundRobin(benchmark) { (try? stream.withLastMessage(subject: $0) { $0.sequence }) ?? 0 }
+        lookUpRoundRobin(benchmark, subjects) { (try? stream.withLastMessage(subject: $0) { $0.sequence }) ?? 0 }
     }
 
     Benchmark(
@@ -201,7 +202,25 @@ let benchmarks: @Sendable () -> Void = {
         configuration: standard
     ) { benchmark in
         let stream = fixtures.filledStream
-        lookUpRoundRobin(benchmark) { stream.lastSequence(subject: $0) }
+        lookUpRoundRobin(benchmark, subjects) { stream.lastSequence(subject: $0) }
+    }
+
+    Benchmark(
+        "RingStream last message by subject handle",
+        configuration: standard
+    ) { benchmark in
+        let stream = fixtures.filledStream
+        let handles = subjects.compactMap { stream.handle(subject: $0) }
+        lookUpRoundRobin(benchmark, handles) { (try? stream.withLastMessage(subject: $0) { $0.sequence }) ?? 0 }
+    }
+
+    Benchmark(
+        "RingStream last sequence by subject handle",
+        configuration: standard
+    ) { benchmark in
+        let stream = fixtures.filledStream
+        let handles = subjects.compactMap { stream.handle(subject: $0) }
+        lookUpRoundRobin(benchmark, handles) { (try? stream.lastSequence(subject: $0)) ?? 0 }
     }
 
     Benchmark(

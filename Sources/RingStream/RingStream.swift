@@ -22,6 +22,8 @@ public final class RingStream: Sendable {
     /// orders them; this makes the order visible to the thread sanitizer, which cannot see the hand-off inside
     /// the mutex's contended path (a futex in an uninstrumented library). On x86 both are plain moves.
     private let handoff = Atomic<UInt64>(0)
+    /// Tells this stream's subject handles from another's.
+    @usableFromInline let identity = UInt64.random(in: 1 ... .max)
 
     /// Runs `body` with exclusive access to the stream's state.
     @inline(__always)

@@ -33,6 +33,8 @@ public struct StreamError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let messageIDTooLong = Code(rawValue: 90004)
         /// A consumer filter is not a valid subject filter.
         public static let invalidFilter = Code(rawValue: 90005)
+        /// A subject handle was made by another stream.
+        public static let foreignHandle = Code(rawValue: 90006)
 
         public var description: String { String(self.rawValue) }
     }
@@ -94,5 +96,12 @@ extension StreamError {
 
     static func invalidFilter(_ filter: String, _ reason: String) -> StreamError {
         StreamError(code: .invalidFilter, description: "invalid subject filter \"\(filter)\": \(reason)")
+    }
+
+    static func foreignHandle(stream: String) -> StreamError {
+        StreamError(
+            code: .foreignHandle,
+            description: "the subject handle was made by another stream than \(stream); resolve it with this stream's handle(subject:)"
+        )
     }
 }

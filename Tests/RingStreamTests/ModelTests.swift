@@ -140,6 +140,16 @@ struct ModelTests {
                 let filter = ["a.x", "a.>", "b.*", ">", "c.n"].randomElement(using: &rng)!
                 let actual = try? stream.lastMessage(subject: filter)
                 #expect(actual?.sequence == model.lastStored(matching: filter)?.sequence, "\(context): last \(filter)")
+                if !filter.contains("*") && !filter.contains(">") {
+                    // The same reads through a subject handle, which exists once the subject has had a message.
+                    let handle = stream.handle(subject: filter)
+                    #expect((handle != nil) == (model.subjectsKnown[filter] != nil), "\(context): handle \(filter)")
+                    if let handle {
+                        #expect(try stream.lastSequence(subject: handle) == model.subjectsKnown[filter], "\(context)")
+                        let byHandle = try? stream.lastMessage(subject: handle)
+                        #expect(byHandle?.sequence == actual?.sequence && byHandle?.payload == actual?.payload, "\(context)")
+                    }
+                }
             case 80..<85:
                 let filters = Self.filterChoices.randomElement(using: &rng)!
                 let policy: DeliverPolicy =
