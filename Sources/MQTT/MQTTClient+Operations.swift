@@ -33,6 +33,9 @@ extension MQTTClient {
 
     /// Publishes and, at QoS 1 or 2, waits for the broker's acknowledgement. While disconnected, libmosquitto
     /// queues QoS 1/2 messages and sends them on reconnection; the wait then lasts until `timeout`.
+    ///
+    /// That queue is libmosquitto's, not the client's offline queue: across a reconnection a message published
+    /// here can overtake messages that `publishNow` kept. Where order matters, publish with `publishNow` only.
     public func publish(
         _ topic: String,
         payload: [UInt8],
