@@ -40,13 +40,10 @@ extension RingStream {
         subject: SubjectHandle,
         _ body: (StreamMessageView) -> Result
     ) throws(StreamError) -> Result {
-        var result: Result?
-        try self.visitLastMessage(subject: subject) { result = body($0) }
-        guard let result else { throw StreamError(code: .noMessageFound, description: "no message found") }
-        return result
+        try self.withLastMessage(.handle(subject), body)
     }
 
-    @usableFromInline
+    /// Calls `visit` with the newest stored message on the handle's subject, if one is stored.
     func visitLastMessage(subject: SubjectHandle, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
         guard subject.stream == self.identity else { throw .foreignHandle(stream: self.name) }
         self.withCore { core in

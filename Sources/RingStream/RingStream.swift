@@ -106,15 +106,37 @@ public final class RingStream: Sendable {
         subject: String,
         _ body: (StreamMessageView) -> Result
     ) throws(StreamError) -> Result {
+        try self.withLastMessage(.name(subject), body)
+    }
+
+    /// How a last-message read names its subject.
+    @usableFromInline
+    enum SubjectKey {
+        case name(String)
+        case handle(SubjectHandle)
+    }
+
+    @inlinable
+    func withLastMessage<Result: Sendable>(
+        _ subject: SubjectKey,
+        _ body: (StreamMessageView) -> Result
+    ) throws(StreamError) -> Result {
         // Generic code is not specialised across modules; the work is done by a non-generic visitor.
         var result: Result?
-        try self.visitLastMessage(subject: subject) { result = body($0) }
+        try self.visitLastMessage(subject) { result = body($0) }
         guard let result else { throw StreamError(code: .noMessageFound, description: "no message found") }
         return result
     }
 
-    /// Calls `visit` with the newest stored message on a subject; throws 10037 when none is stored.
     @usableFromInline
+    func visitLastMessage(_ subject: SubjectKey, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
+        switch subject {
+        case .name(let name): try self.visitLastMessage(subject: name, visit)
+        case .handle(let handle): try self.visitLastMessage(subject: handle, visit)
+        }
+    }
+
+    /// Calls `visit` with the newest stored message on a subject; throws 10037 when none is stored.
     func visitLastMessage(subject: String, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
         // A literal subject is one hash lookup; only wildcards (or unknown subjects, to report a malformed
         // filter properly) pay for parsing.
