@@ -8,6 +8,11 @@
 /// slot whose number has left the FIFO is dead, and the next insert into its bucket reuses it. (The table this
 /// replaced deleted each forgotten ID from an open-addressing index, a second random memory access per publish
 /// that cost as much as the lookup.)
+///
+/// Its non-mutating helpers are `@inline(__always)`: called out of line from a mutating method (or on the
+/// `dedup` field of an `inout` stream state), Swift 6 copied the whole 256-byte table to the stack to pass it
+/// as `self`, two to four times per publish (seen in the disassembly; the stream state's 592 bytes likewise for
+/// every out-of-line read). Inlined, there is no call and no copy.
 struct DedupTable: ~Copyable {
     struct Entry {
         var hash: UInt64
@@ -100,6 +105,7 @@ struct DedupTable: ~Copyable {
     }
 
     /// A 64-bit hash of the ID bytes, seeded per stream so IDs cannot be chosen to collide.
+    @inline(__always)
     func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { seededHash(bytes, seed: self.seed) }
 
     /// The first slot of each of the ID's two buckets: the low bits of the hash pick the first, the tag picks
@@ -154,11 +160,15 @@ struct DedupTable: ~Copyable {
     }
 
     /// The sequence stored under `id`, if it is remembered.
+    @inline(__always)
     func lookup(_ id: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
         let (first, other) = self.buckets(hash)
-        return self.find(id, hash: hash, bucket: first) ?? self.find(id, hash: hash, bucket: other)
+        // Not `??`: its autoclosure would capture `self`, and capturing the table copies it.
+        if let found = self.find(id, hash: hash, bucket: first) { return found }
+        return self.find(id, hash: hash, bucket: other)
     }
 
+    @inline(__always)
     private func find(_ id: UnsafeRawBufferPointer, hash: UInt64, bucket base: Int) -> UInt64? {
         let tag = hash >> 48
         for slot in base..<(base + DedupTable.bucketSlots) {
@@ -187,6 +197,7 @@ struct DedupTable: ~Copyable {
         self.append(id, hash: hash, sequence: sequence, time: time, slot: slot)
     }
 
+    @inline(__always)
     private func freeSlot(_ base: Int) -> Int? {
         for slot in base..<(base + DedupTable.bucketSlots)
         where self.age(self.slots[slot]) == nil {
@@ -252,6 +263,7 @@ struct DedupTable: ~Copyable {
         return true
     }
 
+    @inline(__always)
     private func copyIntoArena(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         let first = min(bytes.count, self.arenaCapacity - offset)
@@ -261,6 +273,7 @@ struct DedupTable: ~Copyable {
         }
     }
 
+    @inline(__always)
     private func arenaEquals(_ entry: Entry, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count > 0 else { return true }
         let first = min(bytes.count, self.arenaCapacity - entry.idOffset)

@@ -2,12 +2,14 @@
 
 extension StreamCore {
     /// Lends the stored message `sequence` to `body`, or returns `nil` when it is not stored.
+    @inline(__always)
     func withMessage<Result>(_ sequence: UInt64, _ body: (StreamMessageView) -> Result) -> Result? {
         guard self.isStored(sequence) else { return nil }
         return body(self.view(sequence))
     }
 
     /// A view of the stored message `sequence`; a payload that wraps the arena's end is copied to scratch.
+    @inline(__always)
     func view(_ sequence: UInt64) -> StreamMessageView {
         let record = self.records[self.slot(sequence)]
         let payload: UnsafeRawBufferPointer
@@ -28,6 +30,7 @@ extension StreamCore {
     }
 
     /// The sequence of the newest stored message whose subject matches `filter`, or `nil`.
+    @inline(__always)
     func lastStoredSequence(matching filter: SubjectFilter) -> UInt64? {
         if filter.isLiteral {
             guard let id = self.subjectIDs.find(filter.text) else { return nil }
