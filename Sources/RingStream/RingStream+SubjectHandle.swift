@@ -22,7 +22,7 @@ extension RingStream {
     /// The last sequence ever stored on the handle's subject, even if since evicted.
     /// Throws 90006 for a handle of another stream.
     public func lastSequence(subject: SubjectHandle) throws(StreamError) -> UInt64 {
-        guard subject.stream == self.identity else { throw .foreignHandle(stream: self.name) }
+        try self.checkOwned(subject)
         return self.withCore { core in core.subjects[Int(subject.id)].lastSequence }
     }
 
@@ -45,11 +45,16 @@ extension RingStream {
 
     /// Calls `visit` with the newest stored message on the handle's subject, if one is stored.
     func visitLastMessage(subject: SubjectHandle, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
-        guard subject.stream == self.identity else { throw .foreignHandle(stream: self.name) }
+        try self.checkOwned(subject)
         self.withCore { core in
             let id = Int(subject.id)
             guard core.subjects[id].liveCount > 0 else { return }
             visit(core.view(core.subjects[id].lastSequence))
         }
+    }
+
+    /// Throws 90006 unless this stream made `handle`.
+    private func checkOwned(_ handle: SubjectHandle) throws(StreamError) {
+        guard handle.stream == self.identity else { throw .foreignHandle(stream: self.name) }
     }
 }
