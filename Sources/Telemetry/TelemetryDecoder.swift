@@ -54,6 +54,29 @@ public struct TelemetryDecoder: Sendable {
             }
         }
 
+        /// The field a key without escapes names, or nil: the length (and for 9 bytes the first byte) picks the
+        /// one candidate, and one comparison confirms it. (Comparing the key with every field's name in turn cost
+        /// a fifth of a single reading's decode.)
+        init?(plainKey key: UnsafeBufferPointer<UInt8>) {
+            let candidate: Field
+            switch key.count {
+            case 1: candidate = .v
+            case 3: candidate = .seq
+            case 4: candidate = .boot
+            case 5: candidate = .tsMs
+            case 6: candidate = .roomC
+            case 7: candidate = .waterC
+            case 8: candidate = .returnC
+            case 9: candidate = key[0] == UInt8(ascii: "p") ? .periodMs : .outdoorC
+            case 10: candidate = .burnerPct
+            default: return nil
+            }
+            let name = candidate.name
+            guard name.utf8CodeUnitCount == key.count else { return nil }
+            for offset in 0..<key.count where key[offset] != name.utf8Start[offset] { return nil }
+            self = candidate
+        }
+
         var optional: TelemetryPayload.OptionalField? {
             switch self {
             case .returnC: .returnC
@@ -108,7 +131,11 @@ public struct TelemetryDecoder: Sendable {
         var isFirst = true
         var waterIsArray = false
         while let key = try scanner.nextKey(isFirst: &isFirst) {
-            guard let field = Self.fields.first(where: { scanner.token(key, equals: $0.name) }) else {
+            let field =
+                key.hasEscapes
+                ? Self.fields.first(where: { scanner.token(key, equals: $0.name) })
+                : Field(plainKey: UnsafeBufferPointer(rebasing: scanner.bytes[key.range]))
+            guard let field else {
                 let name = (try? scanner.string(key)) ?? "?"
                 throw TelemetryRejection(.unknownField, "field '\(name.prefix(64))' is not part of the telemetry schema")
             }

@@ -114,6 +114,7 @@ public struct TelemetryPayload: Sendable {
     mutating func reset() {
         self.periodMs = nil
         self.water.removeAll(keepingCapacity: true)
-        for index in self.optionals.indices { self.optionals[index].reset() }
+        // A series is filled only after it is marked present, so one not present is already empty.
+        for index in self.optionals.indices where self.optionals[index].present { self.optionals[index].reset() }
     }
 }

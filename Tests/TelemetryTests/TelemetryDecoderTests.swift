@@ -67,6 +67,48 @@ import Testing
         }
     }
 
+    /// Keys are matched by length first; every near miss of a field's name (one byte changed, one added, one
+    /// dropped) must still be refused as unknown, and a name spelled with escapes must still be that field.
+    @Test func keysMatchFieldNamesExactly() throws {
+        let names = ["v", "boot", "seq", "ts_ms", "period_ms", "water_c", "return_c", "room_c", "outdoor_c", "burner_pct"]
+        var nearMisses: Set<String> = []
+        for name in names {
+            let bytes = Array(name.utf8)
+            for index in bytes.indices {
+                for replacement in [UInt8(ascii: "x"), UInt8(ascii: "p"), UInt8(ascii: "_")] where bytes[index] != replacement {
+                    var changed = bytes
+                    changed[index] = replacement
+                    nearMisses.insert(String(decoding: changed, as: UTF8.self))
+                }
+            }
+            nearMisses.insert(name + "s")
+            nearMisses.insert(String(name.dropLast()))
+            nearMisses.insert("p" + name.dropFirst())
+        }
+        nearMisses.subtract(names)
+        nearMisses.remove("")
+        for key in nearMisses.sorted() {
+            let text = #"{"v":1,"boot":"b","seq":0,"ts_ms":0,"water_c":50,"\#(key)":1}"#
+            let error = rejection { () throws(TelemetryRejection) in _ = try self.decoder.decode(text) }
+            #expect(error?.reason == .unknownField, "\(key)")
+        }
+
+        func escaped(_ key: String) -> String {
+            let first = key.utf8.first ?? 0
+            return "\\u00" + String(first, radix: 16) + key.dropFirst()
+        }
+        let single = #"{"\#(escaped("v"))":1,"\#(escaped("boot"))":"b","\#(escaped("seq"))":7,"\#(escaped("ts_ms"))":1000,"\#(escaped("water_c"))":50,"\#(escaped("return_c"))":40,"\#(escaped("room_c"))":20,"\#(escaped("outdoor_c"))":5,"\#(escaped("burner_pct"))":10}"#
+        #expect(
+            try self.decoder.decode(single)[0]
+                == TelemetryReading(
+                    boot: BootID("b")!, seq: 7, timestampMs: 1000, waterC: 50, returnC: 40, roomC: 20, outdoorC: 5,
+                    burnerPct: 10
+                )
+        )
+        let batch = #"{"v":1,"boot":"b","seq":7,"ts_ms":1000,"\#(escaped("period_ms"))":10,"water_c":[50,51]}"#
+        #expect(try self.decoder.decode(batch).readings.map(\.timestampMs) == [1000, 1010])
+    }
+
     @Test func wallClockCheckUsesTheNewestReadingAndIsConfigurable() throws {
         let now: Int64 = 10_000_000
         let batch = #"{"v":1,"boot":"b","seq":0,"ts_ms":10299000,"period_ms":1000,"water_c":[50,50,50]}"#
