@@ -97,7 +97,9 @@ import Testing
             let first = key.utf8.first ?? 0
             return "\\u00" + String(first, radix: 16) + key.dropFirst()
         }
-        let single = #"{"\#(escaped("v"))":1,"\#(escaped("boot"))":"b","\#(escaped("seq"))":7,"\#(escaped("ts_ms"))":1000,"\#(escaped("water_c"))":50,"\#(escaped("return_c"))":40,"\#(escaped("room_c"))":20,"\#(escaped("outdoor_c"))":5,"\#(escaped("burner_pct"))":10}"#
+        let fields = [("v", "1"), ("boot", #""b""#), ("seq", "7"), ("ts_ms", "1000"), ("water_c", "50"),
+                      ("return_c", "40"), ("room_c", "20"), ("outdoor_c", "5"), ("burner_pct", "10")]
+        let single = "{" + fields.map { #""\#(escaped($0.0))":\#($0.1)"# }.joined(separator: ",") + "}"
         #expect(
             try self.decoder.decode(single)[0]
                 == TelemetryReading(
