@@ -51,8 +51,11 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         guard bytes.count <= MessageID.maximumLength - start else { return false }
         if start + bytes.count <= MessageID.inlineCapacity {
             withUnsafeMutableBytes(of: &self.inline) { raw in
-                if let base = bytes.baseAddress, bytes.count > 0 {
-                    raw.baseAddress!.advanced(by: start).copyMemory(from: base, byteCount: bytes.count)
+                if bytes.count <= 16 {
+                    // A few bytes (a boiler's name, a separator): a call to memcpy costs more than the copy.
+                    for offset in 0..<bytes.count { raw[start + offset] = bytes[offset] }
+                } else {
+                    UnsafeMutableRawBufferPointer(rebasing: raw[start...]).copyMemory(from: bytes)
                 }
             }
         } else {
@@ -74,24 +77,47 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
     /// Appends one byte; returns `false` when the ID is full.
     @discardableResult
     public mutating func append(byte: UInt8) -> Bool {
-        Swift.withUnsafeBytes(of: byte) { self.append($0) }
+        let start = self.count
+        guard start < MessageID.inlineCapacity else { return Swift.withUnsafeBytes(of: byte) { self.append($0) } }
+        withUnsafeMutableBytes(of: &self.inline) { $0[start] = byte }
+        self.count = start + 1
+        return true
     }
 
     /// Appends `value` in decimal; returns `false` when the ID would exceed `maximumLength`.
     @discardableResult
     public mutating func append(decimal value: UInt64) -> Bool {
+        var length = 1
+        var rest = value / 10
+        while rest > 0 {
+            length += 1
+            rest /= 10
+        }
+        let start = self.count
+        guard length <= MessageID.maximumLength - start else { return false }
+        if start + length <= MessageID.inlineCapacity {
+            // Straight into the inline bytes: the ingestion path builds an ID per reading.
+            withUnsafeMutableBytes(of: &self.inline) { MessageID.write(value, digitsEndingAt: start + length, in: $0) }
+            self.count = start + length
+            return true
+        }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
         return withUnsafeMutableBytes(of: &digits) { buffer in
-            var position = buffer.count
-            var rest = value
-            repeat {
-                position -= 1
-                let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10)
-                buffer[position] = UInt8(truncatingIfNeeded: 48 &+ remainder)
-                rest = quotient
-            } while rest > 0
-            return self.append(UnsafeRawBufferPointer(rebasing: buffer[position...]))
+            MessageID.write(value, digitsEndingAt: buffer.count, in: buffer)
+            return self.append(UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - length)...]))
         }
+    }
+
+    /// Writes `value`'s decimal digits into `buffer`, the last one just before `end`.
+    private static func write(_ value: UInt64, digitsEndingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) {
+        var position = end
+        var rest = value
+        repeat {
+            position -= 1
+            let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10)
+            buffer[position] = UInt8(truncatingIfNeeded: 48 &+ remainder)
+            rest = quotient
+        } while rest > 0
     }
 
     private mutating func spill() {
@@ -100,6 +126,21 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         bytes.reserveCapacity(MessageID.maximumLength)
         Swift.withUnsafeBytes(of: &self.inline) { bytes.append(contentsOf: $0[0..<self.count]) }
         self.spilled = bytes
+    }
+
+    /// Copies the ID's bytes to `destination`, which has room for `maximumLength` bytes and is 8-byte aligned,
+    /// and returns how many there are. No closure: the publish path calls it on a field of its locked state,
+    /// where a closure borrowing that state made Swift copy it.
+    @inline(__always)
+    func copyBytes(to destination: UnsafeMutableRawPointer) -> Int {
+        if let spilled = self.spilled {
+            spilled.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress { destination.copyMemory(from: base, byteCount: bytes.count) }
+            }
+        } else {
+            destination.storeBytes(of: self.inline, as: Inline.self)
+        }
+        return self.count
     }
 
     /// Calls `body` with the ID's bytes.

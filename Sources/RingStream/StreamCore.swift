@@ -59,8 +59,12 @@ struct StreamCore: ~Copyable {
     var lastTimestamp = Int64.min
     /// The last stored message's ID (bytes kept here, so no 128-byte value is copied per publish);
     /// `lastMessageIDLength` is -1 when that message had none.
-    let lastMessageIDBytes: UnsafeMutableRawPointer
+    var lastMessageIDBytes: UnsafeMutableRawPointer
     var lastMessageIDLength = -1
+    /// The ID of the publish in progress, copied here so that the dedup table reads it without a closure (a
+    /// closure over the ID that used the table made Swift copy the table's 256 bytes per publish). When the
+    /// message is stored, the two buffers swap: its ID becomes the last message's without a copy.
+    var publishingIDBytes: UnsafeMutableRawPointer
     /// The last sequence removed by a stream limit, over all subjects.
     var lastEvictedSequence: UInt64 = 0
 
@@ -105,6 +109,7 @@ struct StreamCore: ~Copyable {
         self.arena = .allocate(byteCount: self.arenaCapacity, alignment: 16)
         self.scratch = .allocate(byteCount: max(configuration.maxMessageSize, 1), alignment: 16)
         self.lastMessageIDBytes = .allocate(byteCount: MessageID.maximumLength, alignment: 8)
+        self.publishingIDBytes = .allocate(byteCount: MessageID.maximumLength, alignment: 8)
         self.dedup = DedupTable(capacity: configuration.maxDuplicateIDs, seed: UInt64.random(in: .min ... .max))
         self.subjectIDs = SubjectTable(seed: UInt64.random(in: .min ... .max))
         if configuration.prefaultStorage {
@@ -125,6 +130,7 @@ struct StreamCore: ~Copyable {
         self.arena.deallocate()
         self.scratch.deallocate()
         self.lastMessageIDBytes.deallocate()
+        self.publishingIDBytes.deallocate()
     }
 
     /// The last stored message's ID as text, for error messages ("" when it had none).
@@ -176,14 +182,15 @@ extension StreamCore {
         self.expire(now: now)
 
         // Dedup comes before expectations, so an idempotent retry of an accepted publish succeeds.
+        let idLength = options.messageID?.copyBytes(to: self.publishingIDBytes)
         var idHash: UInt64 = 0
-        let original = options.messageID?.withUnsafeBytes { bytes -> UInt64? in
-            idHash = self.dedup.hash(bytes)
-            return self.dedup.lookup(bytes, hash: idHash)
-        }
-        if let original {
-            self.duplicatesDropped += 1
-            return PublishAck(stream: self.name, sequence: original, duplicate: true)
+        if let idLength {
+            let id = UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength)
+            idHash = self.dedup.hash(id)
+            if let original = self.dedup.lookup(id, hash: idHash) {
+                self.duplicatesDropped += 1
+                return PublishAck(stream: self.name, sequence: original, duplicate: true)
+            }
         }
 
         if let expected = options.expectedStream, expected != self.name { throw .streamNotMatch }
@@ -203,18 +210,21 @@ extension StreamCore {
 
         let subjectID = knownID ?? self.addSubject(subject)
         let sequence = self.store(payload, subjectID: subjectID, now: now)
-        self.lastMessageIDLength = -1
-        options.messageID?.withUnsafeBytes { bytes in
-            self.dedup.insert(bytes, hash: idHash, sequence: sequence, time: now)
-            if let base = bytes.baseAddress { self.lastMessageIDBytes.copyMemory(from: base, byteCount: bytes.count) }
-            self.lastMessageIDLength = bytes.count
+        if let idLength {
+            let id = UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength)
+            self.dedup.insert(id, hash: idHash, sequence: sequence, time: now)
+            (self.lastMessageIDBytes, self.publishingIDBytes) = (self.publishingIDBytes, self.lastMessageIDBytes)
+            self.lastMessageIDLength = idLength
+        } else {
+            self.lastMessageIDLength = -1
         }
         return PublishAck(stream: self.name, sequence: sequence, duplicate: false)
     }
 
     /// See `Publisher.announce(messageID:)`.
     mutating func announce(messageID: borrowing MessageID) {
-        messageID.withUnsafeBytes { bytes in self.dedup.expect(self.dedup.hash(bytes)) }
+        let length = messageID.copyBytes(to: self.publishingIDBytes)
+        self.dedup.expect(self.dedup.hash(UnsafeRawBufferPointer(start: self.publishingIDBytes, count: length)))
     }
 
     /// Applies the limits for one more message of `size` bytes on `subjectID`, evicting (discard `old`) or

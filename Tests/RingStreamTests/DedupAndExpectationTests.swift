@@ -93,6 +93,41 @@ struct DedupTests {
         #expect(built.description == "b0:18446744073709551615")
         #expect(built == MessageID("b0:18446744073709551615"))
     }
+
+    /// Appends write the first 40 bytes in place and move to an array past them; random sequences of the three
+    /// appends, across that boundary and up to the 128-byte limit, must spell what a byte array says.
+    @Test("message IDs built by appends equal the bytes appended, inline and past 40 bytes")
+    func messageIDAppendsMatchAByteModel() {
+        var rng = SeededGenerator(seed: 11)
+        for _ in 0..<2_000 {
+            var id = MessageID()
+            var model: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...30, using: &rng) {
+                var appended: [UInt8]
+                let accepted: Bool
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0:
+                    appended = [UInt8.random(in: 0x21...0x7E, using: &rng)]
+                    accepted = id.append(byte: appended[0])
+                case 1:
+                    let value = UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng)
+                    appended = Array(String(value).utf8)
+                    accepted = id.append(decimal: value)
+                default:
+                    appended = (0..<Int.random(in: 0...24, using: &rng)).map { _ in UInt8.random(in: 0x21...0x7E, using: &rng) }
+                    accepted = appended.withUnsafeBytes { id.append($0) }
+                }
+                #expect(accepted == (model.count + appended.count <= MessageID.maximumLength))
+                if accepted { model += appended }
+                #expect(id.count == model.count)
+                #expect(id.description == String(decoding: model, as: UTF8.self))
+            }
+            if let expected = model.withUnsafeBytes({ MessageID(bytes: $0) }) {
+                #expect(id == expected)
+                #expect(id.hashValue == expected.hashValue)
+            }
+        }
+    }
 }
 
 @Suite("Publish expectations, with JetStream's codes and texts")
