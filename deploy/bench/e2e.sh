@@ -17,7 +17,8 @@
 #   deploy/bench/e2e.sh "NAME BOILERS PERIOD_MS BATCH DURATION ACCEL QOS" ...
 #
 # DURATION is event time (boiler-sim --duration); ACCEL is a number or max. With ACCEL 1 the fleet runs in real
-# time (--start now), so DURATION is also the wall time.
+# time (--start now), so DURATION is also the wall time. SIM_NICE=N runs boiler-sim at that niceness (default 0),
+# for telling a backlog caused by the load generator's own CPU use from one caused by boilerd.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root="$PWD"
@@ -106,11 +107,12 @@ PY
     fi
     cpu_start="$(cpu_ticks "$boilerd")"
     wall_start="$(date +%s.%N)"
-    "$bin/boiler-sim" --mqtt-url "$BOILER_TEST_MQTT_URL" --boilers "$boilers" --period-ms "$period" --batch "$batch" \
+    nice -n "${SIM_NICE:-0}" "$bin/boiler-sim" --mqtt-url "$BOILER_TEST_MQTT_URL" --boilers "$boilers" --period-ms "$period" --batch "$batch" \
         --duration "$duration" --accel "$accel" --qos "$qos" --seed 7 --truth "$dir/truth.jsonl" \
         --progress-interval 30 "${start_args[@]}" > "$dir/sim.out" 2>&1 &
     sim=$!
-    python3 deploy/bench/probe.py "$mqtt_port" "$api" 100 "$sim" "$dir/probe.sub" > "$dir/probe.json" 2>"$dir/probe.err" &
+    PROBE_SAMPLES="$dir/probe.samples" python3 deploy/bench/probe.py "$mqtt_port" "$api" 100 "$sim" "$dir/probe.sub" \
+        > "$dir/probe.json" 2>"$dir/probe.err" &
     probe=$!
     ( while kill -0 "$boilerd" 2>/dev/null; do status_kb "$boilerd" VmRSS >> "$dir/rss.kb"; sleep 10; done ) &
     sampler=$!

@@ -8,7 +8,7 @@ reads the probe's readings back from boilerd's stream API (`stored_at_ns` is whe
 and at the end it reads SUB_FILE, the output of `mosquitto_sub -F '%U %p'` on the probe's topic (`%U` is when
 mosquitto_sub received the message). It prints one JSON line: how many were sent, stored and delivered, and
 the latency percentiles (exact, from every sample) of publish-to-stream (boilerd) beside publish-to-delivery
-(mosquitto_sub).
+(mosquitto_sub). With PROBE_SAMPLES=FILE it also writes every sample there.
 
     probe.py MQTT_PORT API_URL RATE PID SUB_FILE
 """
@@ -109,6 +109,12 @@ def percentiles(latencies):
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]
     return {"p50_us": pick(0.50) / 1000, "p99_us": pick(0.99) / 1000, "max_us": ordered[-1] / 1000}
 
+
+# Every sample, for looking at when latency rises (send time µs, stored ns or -, delivered ns or -).
+if os.environ.get("PROBE_SAMPLES"):
+    with open(os.environ["PROBE_SAMPLES"], "w") as samples:
+        for s in sorted(sent):
+            samples.write(f"{s} {stored.get(s, '-')} {delivered.get(s, '-')}\n")
 
 print(json.dumps({
     "sent": len(sent),
