@@ -52,21 +52,6 @@ extension JSONScanner {
         }
     }
 
-    /// True when the token's decoded text is exactly `name` (ASCII). Escaped keys are decoded first.
-    func token(_ token: Token, equals name: StaticString) -> Bool {
-        let count = name.utf8CodeUnitCount
-        if !token.hasEscapes {
-            guard token.range.count == count else { return false }
-            let start = name.utf8Start
-            for offset in 0..<count where self.bytes[token.range.lowerBound + offset] != start[offset] {
-                return false
-            }
-            return true
-        }
-        guard let decoded = try? self.decodedBytes(token) else { return false }
-        return decoded.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: count))
-    }
-
     /// The token's text as a `String`, escapes decoded; invalid UTF-8 or a lone surrogate is malformed.
     func string(_ token: Token) throws(TelemetryRejection) -> String {
         let result: String?

@@ -36,7 +36,7 @@ public struct TelemetryDecoder: Sendable {
     }
 
     /// The payload's fields, in the order of the schema.
-    private enum Field: Int, CaseIterable {
+    private enum Field: Int {
         case v, boot, seq, tsMs, periodMs, waterC, returnC, roomC, outdoorC, burnerPct
 
         var name: StaticString {
@@ -54,10 +54,10 @@ public struct TelemetryDecoder: Sendable {
             }
         }
 
-        /// The field a key without escapes names, or nil: the length (and for 9 bytes the first byte) picks the
-        /// one candidate, and one comparison confirms it. (Comparing the key with every field's name in turn cost
-        /// a fifth of a single reading's decode.)
-        init?(plainKey key: UnsafeBufferPointer<UInt8>) {
+        /// The field a key names (its bytes, escapes decoded), or nil: the length (and for 9 bytes the first
+        /// byte) picks the one candidate, and one comparison confirms it. (Comparing the key with every field's
+        /// name in turn cost a fifth of a single reading's decode.)
+        init?(key: UnsafeBufferPointer<UInt8>) {
             let candidate: Field
             switch key.count {
             case 1: candidate = .v
@@ -99,7 +99,6 @@ public struct TelemetryDecoder: Sendable {
         }
     }
 
-    private static let fields = Field.allCases
     private static let requiredFields: [Field] = [.v, .boot, .seq, .tsMs, .waterC]
     private static let optionalFields: [Field] = [.returnC, .roomC, .outdoorC, .burnerPct]
 
@@ -131,10 +130,11 @@ public struct TelemetryDecoder: Sendable {
         var isFirst = true
         var waterIsArray = false
         while let key = try scanner.nextKey(isFirst: &isFirst) {
+            // A key with escapes (rare) is decoded first; one that cannot be is no field's name.
             let field =
                 key.hasEscapes
-                ? Self.fields.first(where: { scanner.token(key, equals: $0.name) })
-                : Field(plainKey: UnsafeBufferPointer(rebasing: scanner.bytes[key.range]))
+                ? (try? scanner.decodedBytes(key)).flatMap { $0.withUnsafeBufferPointer { Field(key: $0) } }
+                : Field(key: UnsafeBufferPointer(rebasing: scanner.bytes[key.range]))
             guard let field else {
                 let name = (try? scanner.string(key)) ?? "?"
                 throw TelemetryRejection(.unknownField, "field '\(name.prefix(64))' is not part of the telemetry schema")
