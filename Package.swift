@@ -38,10 +38,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
-        // The in-memory stream engine: standard library and Synchronization only.
+        // The in-memory stream engine: standard library and Synchronization only. The compiler's `Builtin`
+        // module gives it the CPU's prefetch instruction (Prefetch.swift), which Swift has no public spelling of.
         .target(
             name: "RingStream",
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings + [.enableExperimentalFeature("BuiltinModule")]
         ),
         .testTarget(
             name: "RingStreamTests",

@@ -58,16 +58,6 @@ struct DedupTable: ~Copyable {
     /// IDs forgotten before their window ended because the table was full.
     private(set) var forgottenEarly: UInt64 = 0
 
-    /// Hashes of IDs about to be published, whose buckets `touchPending` loads together; fixed storage, so
-    /// announcing allocates nothing.
-    private var pending: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                          UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    static let pendingCapacity = 16
-    private(set) var pendingCount = 0
-    /// What `touchPending` read, kept so that its loads are not optimised away.
-    private var touched: UInt64 = 0
-
     /// `firstNumber` is for tests of the insertion number's wrap-around.
     init(capacity: Int, seed: UInt64, firstNumber: UInt64 = 1) {
         precondition(capacity > 0 && capacity <= 1 << 30, "dedup capacity out of range")
@@ -79,8 +69,9 @@ struct DedupTable: ~Copyable {
         // At most half the slots are live, so two buckets of eight are never both full in practice.
         var buckets = DedupTable.groupBuckets
         while buckets * DedupTable.bucketSlots < capacity * 2 { buckets <<= 1 }
-        // Page-aligned, so that a group of 64 buckets is exactly one 4 KiB page.
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: buckets * DedupTable.bucketSlots * 8, alignment: 4096)
+        // Page-aligned, so that a group of 64 buckets is exactly one 4 KiB page; on large pages where the system
+        // grants them, as every publish reads it at random.
+        let raw = allocateForRandomAccess(byteCount: buckets * DedupTable.bucketSlots * 8)
         self.slots = raw.bindMemory(to: UInt64.self, capacity: buckets * DedupTable.bucketSlots)
         // Unused slots carry the number furthest from the first: dead for the next 2^47 inserts.
         let never = (firstNumber &- (1 << 47)) & DedupTable.numberMask
@@ -104,9 +95,36 @@ struct DedupTable: ~Copyable {
         self.slots.deallocate()
     }
 
-    /// A 64-bit hash of the ID bytes, seeded per stream so IDs cannot be chosen to collide.
+    /// What hashing an ID and finding its buckets takes, all fixed when the table is made.
+    var locator: BucketLocator { BucketLocator(slots: self.slots, bucketMask: self.bucketMask, seed: self.seed) }
+
+    /// Hashes IDs and starts loading their buckets. A copy of it can do that before the stream's lock is
+    /// taken: it reads nothing that changes, and a prefetch reads no value.
+    struct BucketLocator: @unchecked Sendable {
+        /// Only ever prefetched through.
+        let slots: UnsafeMutablePointer<UInt64>
+        let bucketMask: Int
+        let seed: UInt64
+
+        /// A 64-bit hash of the ID bytes, seeded per stream so IDs cannot be chosen to collide.
+        @inline(__always)
+        func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { seededHash(bytes, seed: self.seed) }
+
+        /// Starts loading the two buckets where an ID with `hash` is or would go, without waiting for them:
+        /// the index is large, so each is a cache miss, and the publish has other work to do in the meantime.
+        @inline(__always)
+        func prefetch(_ hash: UInt64) {
+            let (first, other) = DedupTable.buckets(hash, mask: self.bucketMask)
+            prefetchCacheLine(self.slots + first)
+            prefetchCacheLine(self.slots + other)
+        }
+    }
+
     @inline(__always)
-    func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { seededHash(bytes, seed: self.seed) }
+    func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { self.locator.hash(bytes) }
+
+    @inline(__always)
+    func prefetch(_ hash: UInt64) { self.locator.prefetch(hash) }
 
     /// The first slot of each of the ID's two buckets: the low bits of the hash pick the first, the tag picks
     /// another bucket of the same group.
@@ -131,32 +149,6 @@ struct DedupTable: ~Copyable {
     private func entryIndex(age: Int) -> Int {
         let index = self.head + age
         return index >= self.capacity ? index - self.capacity : index
-    }
-
-    /// Notes that an ID with `hash` is about to be looked up. Its buckets are loaded by `touchPending`,
-    /// together with those of the other IDs noted (when the notes are full, those are loaded now).
-    mutating func expect(_ hash: UInt64) {
-        if self.pendingCount == DedupTable.pendingCapacity { self.touchPending() }
-        withUnsafeMutableBytes(of: &self.pending) { $0.storeBytes(of: hash, toByteOffset: self.pendingCount * 8, as: UInt64.self) }
-        self.pendingCount += 1
-    }
-
-    /// Loads the buckets of every expected ID in one tight loop, so that their cache misses overlap instead
-    /// of being paid one after another. (Nothing in the loop is an atomic operation, which would wait for
-    /// the loads before it.)
-    mutating func touchPending() {
-        var sum: UInt64 = 0
-        let count = self.pendingCount
-        let slots = self.slots
-        let bucketMask = self.bucketMask
-        withUnsafeBytes(of: self.pending) { hashes in
-            for index in 0..<count {
-                let (first, other) = DedupTable.buckets(hashes.load(fromByteOffset: index * 8, as: UInt64.self), mask: bucketMask)
-                sum &+= slots[first] &+ slots[other]
-            }
-        }
-        self.touched &+= sum
-        self.pendingCount = 0
     }
 
     /// The sequence stored under `id`, if it is remembered.

@@ -49,14 +49,16 @@ extension RingStream {
             try self.core.pointee.publish(subject: subject, payload: payload, options: options, now: now)
         }
 
-        /// How many announced IDs are kept until the next publish; announce a long batch in chunks of this.
-        public static let announceCapacity = DedupTable.pendingCapacity
+        /// How many IDs to announce ahead of their publishes: announce a long batch in chunks of this. Each
+        /// announced ID has two cache lines on their way, and a core has room for only so many (10 to 16
+        /// outstanding misses on current x86 cores); more would wait for room.
+        public static let announceCapacity = 8
 
         /// Announces a message ID that this batch is about to publish: a hint, which changes no outcome.
         ///
         /// The dedup index is large, and looking an ID up in it is a cache miss. Announce a batch's IDs (up to
-        /// ``announceCapacity``) before publishing them: the next publish then starts every announced ID's
-        /// index read together, so that their misses overlap instead of being paid one after another.
+        /// ``announceCapacity``) before publishing them: their index reads start at once, together, so that
+        /// their misses overlap each other and the publishes before them instead of being paid one after another.
         public mutating func announce(messageID: borrowing MessageID) {
             self.core.pointee.announce(messageID: messageID)
         }

@@ -24,6 +24,8 @@ public final class RingStream: Sendable {
     private let handoff = Atomic<UInt64>(0)
     /// Tells this stream's subject handles from another's.
     @usableFromInline let identity = UInt64.random(in: 1 ... .max)
+    /// Lets a publish hash its message ID and start the dedup index's loads before it takes the lock.
+    private let dedupLocator: DedupTable.BucketLocator
 
     /// Runs `body` with exclusive access to the stream's state.
     @inline(__always)
@@ -44,7 +46,9 @@ public final class RingStream: Sendable {
     public init(configuration: Configuration) throws(StreamError) {
         let filters = try configuration.validated()
         self.configuration = configuration
-        self.core = Mutex(StreamCore(configuration: configuration, filters: filters))
+        let core = StreamCore(configuration: configuration, filters: filters)
+        self.dedupLocator = core.dedup.locator
+        self.core = Mutex(core)
     }
 
     /// Publishes `payload` on `subject` at `now`.
@@ -59,8 +63,15 @@ public final class RingStream: Sendable {
         options: PublishOptions = .none,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
-        try self.withCore { core throws(StreamError) in
-            try core.publish(subject: subject, payload: payload, options: options, now: now)
+        // The ID is hashed and its index buckets start loading before the lock: a prefetch does not wait, so
+        // the cache misses overlap taking the lock and the publish's work up to the lookup.
+        let idHash = options.messageID.map { id in
+            let hash = id.withUnsafeBytes { self.dedupLocator.hash($0) }
+            self.dedupLocator.prefetch(hash)
+            return hash
+        }
+        return try self.withCore { core throws(StreamError) in
+            try core.publish(subject: subject, payload: payload, options: options, now: now, idHash: idHash)
         }
     }
 

@@ -163,10 +163,19 @@ extension StreamCore {
         subject: String,
         payload: UnsafeRawBufferPointer,
         options: PublishOptions,
-        now requested: StreamInstant
+        now requested: StreamInstant,
+        idHash knownHash: UInt64? = nil
     ) throws(StreamError) -> PublishAck {
-        // Announced IDs' index reads start first, so that their misses overlap this publish's other work.
-        if self.dedup.pendingCount > 0 { self.dedup.touchPending() }
+        // The ID's index buckets start loading first (unless the caller hashed the ID and started them before
+        // taking the lock), so that their cache misses overlap the work up to the lookup.
+        let idLength = options.messageID?.copyBytes(to: self.publishingIDBytes)
+        var idHash: UInt64 = 0
+        if let knownHash {
+            idHash = knownHash
+        } else if let idLength {
+            idHash = self.dedup.hash(UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength))
+            self.dedup.prefetch(idHash)
+        }
         // Stored timestamps never go backwards, so time-based reads can search them.
         let now = max(requested.nanosecondsSinceEpoch, self.lastTimestamp)
         let knownID = self.subjectIDs.find(subject)
@@ -182,11 +191,8 @@ extension StreamCore {
         self.expire(now: now)
 
         // Dedup comes before expectations, so an idempotent retry of an accepted publish succeeds.
-        let idLength = options.messageID?.copyBytes(to: self.publishingIDBytes)
-        var idHash: UInt64 = 0
         if let idLength {
             let id = UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength)
-            idHash = self.dedup.hash(id)
             if let original = self.dedup.lookup(id, hash: idHash) {
                 self.duplicatesDropped += 1
                 return PublishAck(stream: self.name, sequence: original, duplicate: true)
@@ -224,7 +230,7 @@ extension StreamCore {
     /// See `Publisher.announce(messageID:)`.
     mutating func announce(messageID: borrowing MessageID) {
         let length = messageID.copyBytes(to: self.publishingIDBytes)
-        self.dedup.expect(self.dedup.hash(UnsafeRawBufferPointer(start: self.publishingIDBytes, count: length)))
+        self.dedup.prefetch(self.dedup.hash(UnsafeRawBufferPointer(start: self.publishingIDBytes, count: length)))
     }
 
     /// Applies the limits for one more message of `size` bytes on `subjectID`, evicting (discard `old`) or

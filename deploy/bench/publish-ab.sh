@@ -20,23 +20,23 @@ build() {  # build NAME REVISION(empty: work tree)
         cp -r Sources "$work/$1/" 2>/dev/null || true
     fi
     cp deploy/bench/publish-driver.swift "$work/$1/main.swift"  # top-level code must be in main.swift
-    swiftc -O -wmo -module-name Driver -o "$work/$1/driver" "$work/$1"/Sources/RingStream/*.swift "$work/$1/main.swift"
+    swiftc -O -wmo -enable-experimental-feature BuiltinModule -module-name Driver -o "$work/$1/driver" "$work/$1"/Sources/RingStream/*.swift "$work/$1/main.swift"
 }
 build old "$old"
 build new "$new"
 
-printf '| run | old single | new single | old batch of 10 | new batch of 10 |\n|---|---|---|---|---|\n'
+printf '| run | old single | new single | old batch of 10 | new batch of 10 | old announced | new announced |\n|---|---|---|---|---|---|---|\n'
 for run in $(seq 1 "$runs"); do
-    read -r old_single old_batch < <("$work/old/driver")
-    read -r new_single new_batch < <("$work/new/driver")
-    printf '| %s | %s | %s | %s | %s |\n' "$run" "$old_single" "$new_single" "$old_batch" "$new_batch"
-    echo "$old_single $new_single $old_batch $new_batch" >> "$work/all"
+    read -r old_single old_batch old_announced < <("$work/old/driver")
+    read -r new_single new_batch new_announced < <("$work/new/driver")
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$run" "$old_single" "$new_single" "$old_batch" "$new_batch" "$old_announced" "$new_announced"
+    echo "$old_single $new_single $old_batch $new_batch $old_announced $new_announced" >> "$work/all"
 done
 python3 - "$work/all" <<'PY'
 import statistics, sys
 rows = [list(map(float, line.split())) for line in open(sys.argv[1])]
 cols = list(zip(*rows))
 m = [statistics.median(c) for c in cols]
-print(f"| median | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.0f} | {m[3]:.0f} |")
-print(f"\nnew/old, medians: single {m[1] / m[0]:.2f}, batch of 10 {m[3] / m[2]:.2f}")
+print(f"| median | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.0f} | {m[3]:.0f} | {m[4]:.0f} | {m[5]:.0f} |")
+print(f"\nnew/old, medians: single {m[1] / m[0]:.2f}, batch of 10 {m[3] / m[2]:.2f}, announced {m[5] / m[4]:.2f}")
 PY
