@@ -39,7 +39,8 @@ let package = Package(
     ],
     targets: [
         // The in-memory stream engine: standard library and Synchronization only. The compiler's `Builtin`
-        // module gives it the CPU's prefetch instruction (Prefetch.swift), which Swift has no public spelling of.
+        // module gives it the CPU's prefetch instruction (MemoryHints.swift), which Swift has no public spelling
+        // of. .ci/tsan/Package.swift repeats this target and its tests' for the thread sanitizer: keep them alike.
         .target(
             name: "RingStream",
             swiftSettings: swiftSettings + [.enableExperimentalFeature("BuiltinModule")]
