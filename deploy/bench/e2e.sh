@@ -21,6 +21,7 @@
 # for telling a backlog caused by the load generator's own CPU use from one caused by boilerd.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source deploy/bench/boilerd-lib.sh
 root="$PWD"
 
 swift build -c release --product boilerd >&2
@@ -68,7 +69,7 @@ for case in "${cases[@]}"; do
     env_lines="$(deploy/local/services.sh start)" || { echo "e2e.sh: services did not start" >&2; exit 1; }
     eval "$env_lines"
     mqtt_port="${BOILER_TEST_MQTT_URL##*:}"
-    http_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    http_port="$(free_port)"
     api="http://127.0.0.1:$http_port"
 
     BOILERD_MQTT_URL="$BOILER_TEST_MQTT_URL" BOILERD_DATABASE_URL="$BOILER_TEST_DATABASE_URL" BOILERD_HTTP_PORT="$http_port" \
@@ -76,8 +77,7 @@ for case in "${cases[@]}"; do
         "$bin/boilerd" run > "$dir/boilerd.log" 2>&1 &
     boilerd=$!
     echo "$boilerd" > "$work/boilerd.pid"
-    for _ in $(seq 1 150); do curl -sf "$api/readyz" >/dev/null && break; sleep 0.2; done
-    curl -sf "$api/readyz" >/dev/null || { echo "e2e.sh: boilerd did not become ready ($dir/boilerd.log)" >&2; exit 1; }
+    wait_ready "$api" e2e.sh "$dir/boilerd.log"
 
     # The messages the simulator will send, for mosquitto_sub -C.
     messages="$(python3 - "$boilers" "$period" "$batch" "$duration" <<'PY'

@@ -13,6 +13,7 @@
 #   deploy/bench/threads-floor.sh [SECONDS (default 60)] [ROUNDS (default 3)] [BOILERS (default 100)]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source deploy/bench/boilerd-lib.sh
 seconds="${1:-60}"
 rounds="${2:-3}"
 boilers="${3:-100}"
@@ -45,13 +46,12 @@ cc -O2 -shared -fPIC -o "$work/shim.so" "$work/shim.c" -lpthread
 export BOILER_SERVICES_DIR="$work/services"
 eval "$(deploy/local/services.sh start)"
 mqtt_port="${BOILER_TEST_MQTT_URL##*:}"
-http_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+http_port="$(free_port)"
 BOILERD_MQTT_URL="$BOILER_TEST_MQTT_URL" BOILERD_DATABASE_URL="$BOILER_TEST_DATABASE_URL" BOILERD_HTTP_PORT="$http_port" \
     BOILERD_MQTT_CLIENT_ID="boilerd-threads" BOILERD_LOG_LEVEL=warning "$bin/boilerd" run > "$work/boilerd.log" 2>&1 &
 boilerd=$!
 pids+=("$boilerd")
-for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.2; done
-curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null || { echo "threads-floor.sh: boilerd did not become ready" >&2; exit 1; }
+wait_ready "http://127.0.0.1:$http_port" threads-floor.sh "$work/boilerd.log"
 
 total=$(( (seconds + 10) * rounds + 30 ))
 "$bin/boiler-sim" --mqtt-url "$BOILER_TEST_MQTT_URL" --boilers "$boilers" --period-ms 10 --batch 1 --duration "${total}s" \
