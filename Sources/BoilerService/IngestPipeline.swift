@@ -34,8 +34,6 @@ public final class IngestPipeline: Sendable {
         var windows: HourlyWindows
         var subjects: [BoilerID: String] = [:]
         var duplicateFlags: [Bool] = []
-        /// The message IDs of the batch chunk being published (see `ingest`).
-        var chunkIDs = [MessageID](repeating: MessageID(), count: RingStream.Publisher.announceCapacity)
         var statistics = Statistics()
         /// Per-boiler rate limits, when configured.
         var limiter: RateLimiter?
@@ -117,35 +115,26 @@ public final class IngestPipeline: Sendable {
         withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
             // The closure throws nothing: each refusal is handled per reading inside.
             _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
-                var chunkStart = 0
-                while chunkStart < count {
-                    let chunkEnd = min(count, chunkStart + RingStream.Publisher.announceCapacity)
-                    // The chunk's IDs are built once; a batch's are announced first, so that their dedup
-                    // lookups overlap their cache misses (a single reading has nothing to overlap with).
-                    for index in chunkStart..<chunkEnd {
-                        let seq = payload.firstSeq + UInt64(index)
-                        state.chunkIDs[index - chunkStart] = Self.messageID(boilerID, payload.boot, seq)
-                        if count > 1 { publisher.announce(messageID: state.chunkIDs[index - chunkStart]) }
+                // Not announced: the IDs end in the growing `seq`, so the stream knows a new one is new without
+                // reading its dedup index, and writes the index once the line has arrived (see `announce`).
+                for index in 0..<count {
+                    let id = Self.messageID(boilerID, payload.boot, payload.firstSeq + UInt64(index))
+                    let length = payload[index].writeRecord(into: record)
+                    do throws(StreamError) {
+                        let ack = try publisher.publish(
+                            subject: subject,
+                            payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
+                            options: PublishOptions(messageID: id),
+                            now: now
+                        )
+                        state.duplicateFlags[index] = ack.duplicate
+                        if ack.duplicate { duplicates += 1 }
+                    } catch {
+                        // Not stored: treated like a duplicate for the windows, counted as a refusal.
+                        state.duplicateFlags[index] = true
+                        state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
+                        refusal = error
                     }
-                    for index in chunkStart..<chunkEnd {
-                        let length = payload[index].writeRecord(into: record)
-                        do throws(StreamError) {
-                            let ack = try publisher.publish(
-                                subject: subject,
-                                payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
-                                options: PublishOptions(messageID: state.chunkIDs[index - chunkStart]),
-                                now: now
-                            )
-                            state.duplicateFlags[index] = ack.duplicate
-                            if ack.duplicate { duplicates += 1 }
-                        } catch {
-                            // Not stored: treated like a duplicate for the windows, counted as a refusal.
-                            state.duplicateFlags[index] = true
-                            state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
-                            refusal = error
-                        }
-                    }
-                    chunkStart = chunkEnd
                 }
             }
         }

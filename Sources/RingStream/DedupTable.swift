@@ -34,6 +34,9 @@ struct DedupTable: ~Copyable {
     private let entries: UnsafeMutablePointer<Entry>
     /// Entries in the FIFO, including those pushed out of the index early.
     private var fifoCount = 0
+    /// The FIFO's newest `unplaced` entries are not in the index yet (see `insert`).
+    private var unplaced = 0
+    static let placementDelay = 8
     private var head = 0
     /// The insertion number of the entry at `head`, modulo 2^48.
     private var headNumber: UInt64
@@ -58,8 +61,16 @@ struct DedupTable: ~Copyable {
     /// IDs forgotten before their window ended because the table was full.
     private(set) var forgottenEarly: UInt64 = 0
 
+    /// Lets the lookup of an ID that ends in a growing counter skip the index (see `IDSeriesTable`).
+    private var series: IDSeriesTable
+    /// Prefixes tracked at most, and the slots of the series table where one is looked for.
+    static let seriesCapacity = 4096
+    static let seriesWindow = 8
+
     /// `firstNumber` is for tests of the insertion number's wrap-around.
-    init(capacity: Int, seed: UInt64, firstNumber: UInt64 = 1) {
+    /// `seriesCapacity` defaults to the power of two at or above `capacity`, at least 8 and at most
+    /// `DedupTable.seriesCapacity`.
+    init(capacity: Int, seed: UInt64, firstNumber: UInt64 = 1, seriesCapacity: Int? = nil) {
         precondition(capacity > 0 && capacity <= 1 << 30, "dedup capacity out of range")
         self.capacity = capacity
         self.entries = .allocate(capacity: capacity)
@@ -79,6 +90,9 @@ struct DedupTable: ~Copyable {
         self.bucketMask = buckets - 1
         self.seed = seed
         self.headNumber = firstNumber & DedupTable.numberMask
+        var prefixes = 8
+        while prefixes < min(capacity, DedupTable.seriesCapacity) { prefixes <<= 1 }
+        self.series = IDSeriesTable(capacity: seriesCapacity ?? prefixes, window: DedupTable.seriesWindow, seed: seed ^ 0x5851_F42D_4C95_7F2D)
     }
 
     /// The storage written only as IDs arrive: the entries and the ID arena (`init` writes the index).
@@ -96,7 +110,16 @@ struct DedupTable: ~Copyable {
     }
 
     /// What hashing an ID and finding its buckets takes, all fixed when the table is made.
-    var locator: BucketLocator { BucketLocator(slots: self.slots, bucketMask: self.bucketMask, seed: self.seed) }
+    @inline(__always)
+    var locator: BucketLocator {
+        BucketLocator(slots: self.slots, bucketMask: self.bucketMask, seed: self.seed, series: self.series.locator)
+    }
+
+    /// What a publish needs to know of its ID before looking it up: its hash and its series split.
+    struct Probe {
+        var hash: UInt64
+        var split: IDSeriesTable.Split?
+    }
 
     /// Hashes IDs and starts loading their buckets. A copy of it can do that before the stream's lock is
     /// taken: it reads nothing that changes, and a prefetch reads no value.
@@ -105,6 +128,7 @@ struct DedupTable: ~Copyable {
         let slots: UnsafeMutablePointer<UInt64>
         let bucketMask: Int
         let seed: UInt64
+        let series: IDSeriesTable.Locator
 
         /// A 64-bit hash of the ID bytes, seeded per stream so IDs cannot be chosen to collide.
         @inline(__always)
@@ -117,6 +141,15 @@ struct DedupTable: ~Copyable {
             let (first, other) = DedupTable.buckets(hash, mask: self.bucketMask)
             prefetchCacheLine(self.slots + first)
             prefetchCacheLine(self.slots + other)
+        }
+
+        /// Hashes and splits the ID, and starts loading its buckets and its series entry.
+        @inline(__always)
+        func probe(_ bytes: UnsafeRawBufferPointer) -> Probe {
+            let probe = Probe(hash: self.hash(bytes), split: self.series.split(bytes))
+            self.prefetch(probe.hash)
+            if let split = probe.split { self.series.prefetch(split) }
+            return probe
         }
     }
 
@@ -154,10 +187,32 @@ struct DedupTable: ~Copyable {
     /// The sequence stored under `id`, if it is remembered.
     @inline(__always)
     func lookup(_ id: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
+        self.lookup(id, probe: Probe(hash: hash, split: self.series.split(id)))
+    }
+
+    /// The sequence stored under `id`, if it is remembered; `probe` is `locator.probe(id)`.
+    @inline(__always)
+    func lookup(_ id: UnsafeRawBufferPointer, probe: Probe) -> UInt64? {
+        if let split = probe.split, self.series.isCertainlyNew(split, head: self.headNumber, count: self.fifoCount) {
+            return nil
+        }
+        let hash = probe.hash
+        for age in (self.fifoCount - self.unplaced)..<self.fifoCount {
+            let entry = self.entries[self.entryIndex(age: age)]
+            if entry.hash == hash && entry.sequence != 0 && entry.idLength == id.count && self.arenaEquals(entry, id) {
+                return entry.sequence
+            }
+        }
         let (first, other) = self.buckets(hash)
         // Not `??`: its autoclosure would capture `self`, and capturing the table copies it.
         if let found = self.find(id, hash: hash, bucket: first) { return found }
         return self.find(id, hash: hash, bucket: other)
+    }
+
+    /// Whether the series table vouches that `id` is not remembered, so that its lookup need not read the index.
+    func isCertainlyNew(_ id: UnsafeRawBufferPointer) -> Bool {
+        guard let split = self.series.split(id) else { return false }
+        return self.series.isCertainlyNew(split, head: self.headNumber, count: self.fifoCount)
     }
 
     @inline(__always)
@@ -175,18 +230,53 @@ struct DedupTable: ~Copyable {
     }
 
     /// Remembers `id` (which must not be remembered) for `sequence`, forgetting the oldest IDs early if the
-    /// FIFO or its arena is full, or, should both of its buckets be full, the oldest ID in them.
+    /// FIFO or its arena is full.
+    ///
+    /// The ID goes into the FIFO at once, and into the index `placementDelay` inserts later: placing it reads
+    /// its buckets, a cache miss that the caller's prefetch (`BucketLocator.prefetch`) has had that long to
+    /// serve by then, instead of a wait at the end of this publish. Until it is placed, `lookup` finds it among
+    /// the FIFO's newest entries.
     mutating func insert(_ id: UnsafeRawBufferPointer, hash: UInt64, sequence: UInt64, time: Int64) {
+        self.insert(id, probe: Probe(hash: hash, split: self.series.split(id)), sequence: sequence, time: time)
+    }
+
+    /// `insert` with the ID's `probe` (`locator.probe(id)`).
+    mutating func insert(_ id: UnsafeRawBufferPointer, probe: Probe, sequence: UInt64, time: Int64) {
         while self.fifoCount > 0 && (self.fifoCount == self.capacity || self.arenaUsed + id.count > self.arenaCapacity) {
             if self.removeOldest() { self.forgottenEarly += 1 }
         }
+        self.append(id, probe: probe, sequence: sequence, time: time)
+        if self.unplaced > DedupTable.placementDelay { self.placeOldestUnplaced() }
+    }
+
+    /// Places every ID still waiting to go into the index (for tests of the index itself).
+    mutating func placeAll() {
+        while self.unplaced > 0 { self.placeOldestUnplaced() }
+    }
+
+    /// Puts the oldest unplaced FIFO entry into a free slot of its buckets, or, should both be full of live
+    /// IDs, into the slot of the oldest of them, which is forgotten early (counted; never seen at half load).
+    private mutating func placeOldestUnplaced() {
+        let age = self.fifoCount - self.unplaced
+        self.unplaced -= 1
+        let hash = self.entries[self.entryIndex(age: age)].hash
+        let value = (hash >> 48) << 48 | ((self.headNumber &+ UInt64(age)) & DedupTable.numberMask)
         let (first, other) = self.buckets(hash)
-        guard let slot = self.freeSlot(first) ?? self.freeSlot(other) else {
-            // Both buckets full of live IDs: push out the oldest of them (counted; never seen at half load).
-            self.pushOutOldest(first, other, then: id, hash: hash, sequence: sequence, time: time)
+        if let slot = self.freeSlot(first) ?? self.freeSlot(other) {
+            self.slots[slot] = value
             return
         }
-        self.append(id, hash: hash, sequence: sequence, time: time, slot: slot)
+        var oldest = first
+        var oldestAge = Int.max
+        for index in 0..<(2 * DedupTable.bucketSlots) {
+            let slot = index < DedupTable.bucketSlots ? first + index : other + index - DedupTable.bucketSlots
+            let age = self.age(self.slots[slot]) ?? 0
+            if age < oldestAge { (oldest, oldestAge) = (slot, age) }
+        }
+        self.entries[self.entryIndex(age: oldestAge)].sequence = 0
+        self.count -= 1
+        self.forgottenEarly += 1
+        self.slots[oldest] = value
     }
 
     @inline(__always)
@@ -198,28 +288,7 @@ struct DedupTable: ~Copyable {
         return nil
     }
 
-    private mutating func pushOutOldest(
-        _ first: Int,
-        _ other: Int,
-        then id: UnsafeRawBufferPointer,
-        hash: UInt64,
-        sequence: UInt64,
-        time: Int64
-    ) {
-        var oldest = first
-        var oldestAge = Int.max
-        for index in 0..<(2 * DedupTable.bucketSlots) {
-            let slot = index < DedupTable.bucketSlots ? first + index : other + index - DedupTable.bucketSlots
-            let age = self.age(self.slots[slot]) ?? 0
-            if age < oldestAge { (oldest, oldestAge) = (slot, age) }
-        }
-        self.entries[self.entryIndex(age: oldestAge)].sequence = 0
-        self.count -= 1
-        self.forgottenEarly += 1
-        self.append(id, hash: hash, sequence: sequence, time: time, slot: oldest)
-    }
-
-    private mutating func append(_ id: UnsafeRawBufferPointer, hash: UInt64, sequence: UInt64, time: Int64, slot: Int) {
+    private mutating func append(_ id: UnsafeRawBufferPointer, probe: Probe, sequence: UInt64, time: Int64) {
         let index = self.entryIndex(age: self.fifoCount)
         let offset = self.arenaTail
         self.copyIntoArena(id, at: offset)
@@ -227,11 +296,15 @@ struct DedupTable: ~Copyable {
         if self.arenaTail >= self.arenaCapacity { self.arenaTail -= self.arenaCapacity }
         self.arenaUsed += id.count
         self.entries.advanced(by: index).initialize(
-            to: Entry(hash: hash, sequence: sequence, time: time, idOffset: offset, idLength: id.count)
+            to: Entry(hash: probe.hash, sequence: sequence, time: time, idOffset: offset, idLength: id.count)
         )
-        self.slots[slot] = (hash >> 48) << 48 | ((self.headNumber &+ UInt64(self.fifoCount)) & DedupTable.numberMask)
+        let number = (self.headNumber &+ UInt64(self.fifoCount)) & DedupTable.numberMask
         self.fifoCount += 1
+        self.unplaced += 1
         self.count += 1
+        if let split = probe.split {
+            self.series.record(split, insertion: number, head: self.headNumber, count: self.fifoCount)
+        }
     }
 
     /// Forgets every ID stored at or before `cutoff` (nanoseconds).
@@ -250,6 +323,7 @@ struct DedupTable: ~Copyable {
         if self.head == self.capacity { self.head = 0 }
         self.headNumber = (self.headNumber &+ 1) & DedupTable.numberMask
         self.fifoCount -= 1
+        self.unplaced = min(self.unplaced, self.fifoCount)
         guard entry.sequence != 0 else { return false }
         self.count -= 1
         return true

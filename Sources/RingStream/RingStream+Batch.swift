@@ -59,6 +59,10 @@ extension RingStream {
         /// The dedup index is large, and looking an ID up in it is a cache miss. Announce a batch's IDs (up to
         /// ``announceCapacity``) before publishing them: their index reads start at once, together, so that
         /// their misses overlap each other and the publishes before them instead of being paid one after another.
+        ///
+        /// Only IDs that do not end in a growing counter gain from it. A new ID such as `{producer}:{n}`, whose
+        /// `n` is above every `n` remembered for its prefix, is known to be new without reading the index, and
+        /// its index write waits until its line has arrived; announcing it only adds a hash and a copy.
         public mutating func announce(messageID: borrowing MessageID) {
             self.core.pointee.announce(messageID: messageID)
         }

@@ -63,15 +63,11 @@ public final class RingStream: Sendable {
         options: PublishOptions = .none,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
-        // The ID is hashed and its index buckets start loading before the lock: a prefetch does not wait, so
-        // the cache misses overlap taking the lock and the publish's work up to the lookup.
-        let idHash = options.messageID.map { id in
-            let hash = id.withUnsafeBytes { self.dedupLocator.hash($0) }
-            self.dedupLocator.prefetch(hash)
-            return hash
-        }
+        // The ID is hashed and split, and its index buckets and series entry start loading, before the lock:
+        // a prefetch does not wait, so the cache misses overlap taking the lock and the publish's work.
+        let idProbe = options.messageID.map { id in id.withUnsafeBytes { self.dedupLocator.probe($0) } }
         return try self.withCore { core throws(StreamError) in
-            try core.publish(subject: subject, payload: payload, options: options, now: now, idHash: idHash)
+            try core.publish(subject: subject, payload: payload, options: options, now: now, idProbe: idProbe)
         }
     }
 

@@ -164,17 +164,16 @@ extension StreamCore {
         payload: UnsafeRawBufferPointer,
         options: PublishOptions,
         now requested: StreamInstant,
-        idHash knownHash: UInt64? = nil
+        idProbe knownProbe: DedupTable.Probe? = nil
     ) throws(StreamError) -> PublishAck {
         // The ID's index buckets start loading first (unless the caller hashed the ID and started them before
         // taking the lock), so that their cache misses overlap the work up to the lookup.
         let idLength = options.messageID?.copyBytes(to: self.publishingIDBytes)
-        var idHash: UInt64 = 0
-        if let knownHash {
-            idHash = knownHash
+        var idProbe = DedupTable.Probe(hash: 0, split: nil)
+        if let knownProbe {
+            idProbe = knownProbe
         } else if let idLength {
-            idHash = self.dedup.hash(UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength))
-            self.dedup.prefetch(idHash)
+            idProbe = self.dedup.locator.probe(UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength))
         }
         // Stored timestamps never go backwards, so time-based reads can search them.
         let now = max(requested.nanosecondsSinceEpoch, self.lastTimestamp)
@@ -193,7 +192,7 @@ extension StreamCore {
         // Dedup comes before expectations, so an idempotent retry of an accepted publish succeeds.
         if let idLength {
             let id = UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength)
-            if let original = self.dedup.lookup(id, hash: idHash) {
+            if let original = self.dedup.lookup(id, probe: idProbe) {
                 self.duplicatesDropped += 1
                 return PublishAck(stream: self.name, sequence: original, duplicate: true)
             }
@@ -218,7 +217,7 @@ extension StreamCore {
         let sequence = self.store(payload, subjectID: subjectID, now: now)
         if let idLength {
             let id = UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength)
-            self.dedup.insert(id, hash: idHash, sequence: sequence, time: now)
+            self.dedup.insert(id, probe: idProbe, sequence: sequence, time: now)
             (self.lastMessageIDBytes, self.publishingIDBytes) = (self.publishingIDBytes, self.lastMessageIDBytes)
             self.lastMessageIDLength = idLength
         } else {

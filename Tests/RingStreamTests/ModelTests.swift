@@ -6,7 +6,12 @@ import Testing
 @Suite("Stream agrees with the reference model")
 struct ModelTests {
     static let subjects = ["a.x", "a.y", "a.x.z", "b.q", "b.r", "c.n", "a..b", "a.*"]
-    static let ids = ["m1", "m2", "m3", "m4", "m5", "m6", "a-much-longer-message-id-that-uses-the-id-arena-fast"]
+    /// Counters of two prefixes (which the dedup table's series table tracks), a noncanonical spelling, a bare
+    /// number, and IDs without a trailing number.
+    static let ids = [
+        "m1", "m2", "m3", "m4", "m5", "m6", "m10", "m01", "n:1", "n:2", "7", "m",
+        "a-much-longer-message-id-that-uses-the-id-arena-fast",
+    ]
     static let filterChoices: [[String]] = [[], ["a.>"], ["b.*"], ["a.x"], ["a.*", "b.q"], [">"]]
 
     @Test("random operations", arguments: 0..<200)
