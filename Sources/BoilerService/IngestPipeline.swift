@@ -33,6 +33,7 @@ public final class IngestPipeline: Sendable {
         var payload = TelemetryPayload()
         var windows: HourlyWindows
         var subjects: [BoilerID: String] = [:]
+        var handles: [BoilerID: RingStream.SubjectHandle] = [:]
         var duplicateFlags: [Bool] = []
         var statistics = Statistics()
         /// Per-boiler rate limits, when configured.
@@ -98,11 +99,17 @@ public final class IngestPipeline: Sendable {
     }
 
     private func ingest(_ state: inout State, boilerID: BoilerID, nowNs: Int64, nowMs: Int64) {
-        let subject = state.subjects[boilerID] ?? {
-            let subject = "boiler.\(boilerID.rawValue).telemetry"
-            state.subjects[boilerID] = subject
-            return subject
-        }()
+        // Once the stream has the subject, its handle: a publish by handle does not hash the subject again, and
+        // the name is then not needed.
+        let handle = state.handles[boilerID]
+        let subject =
+            handle != nil
+            ? ""
+            : state.subjects[boilerID] ?? {
+                let subject = "boiler.\(boilerID.rawValue).telemetry"
+                state.subjects[boilerID] = subject
+                return subject
+            }()
         // One copy of the payload per message (retaining its arrays once): reading it through `state` inside
         // the closures below copied it for every reading.
         let payload = state.payload
@@ -121,12 +128,14 @@ public final class IngestPipeline: Sendable {
                     let id = Self.messageID(boilerID, payload.boot, payload.firstSeq + UInt64(index))
                     let length = payload[index].writeRecord(into: record)
                     do throws(StreamError) {
-                        let ack = try publisher.publish(
-                            subject: subject,
-                            payload: UnsafeRawBufferPointer(rebasing: record[0..<length]),
-                            options: PublishOptions(messageID: id),
-                            now: now
-                        )
+                        let bytes = UnsafeRawBufferPointer(rebasing: record[0..<length])
+                        let options = PublishOptions(messageID: id)
+                        let ack =
+                            if let handle {
+                                try publisher.publish(subject: handle, payload: bytes, options: options, now: now)
+                            } else {
+                                try publisher.publish(subject: subject, payload: bytes, options: options, now: now)
+                            }
                         state.duplicateFlags[index] = ack.duplicate
                         if ack.duplicate { duplicates += 1 }
                     } catch {
@@ -137,6 +146,10 @@ public final class IngestPipeline: Sendable {
                     }
                 }
             }
+        }
+        // After the lock is released (resolving takes it): nil until the subject's first message is stored.
+        if handle == nil, let resolved = self.stream.handle(subject: subject) {
+            state.handles[boilerID] = resolved
         }
         if duplicates > 0 {
             state.statistics.duplicates &+= UInt64(duplicates)

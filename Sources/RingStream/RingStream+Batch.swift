@@ -21,7 +21,7 @@ extension RingStream {
     func publishBatch(_ body: (inout Publisher) throws(StreamError) -> Void) throws(StreamError) {
         let outcome: StreamError? = self.withCore { core in
             withUnsafeMutablePointer(to: &core) { pointer in
-                var publisher = Publisher(core: pointer)
+                var publisher = Publisher(core: pointer, identity: self.identity)
                 do throws(StreamError) {
                     try body(&publisher)
                     return nil
@@ -36,8 +36,13 @@ extension RingStream {
     /// Publishes within ``RingStream/withPublisher(_:)``, with the same semantics as ``RingStream/publish(subject:payload:options:now:)-(_,UnsafeRawBufferPointer,_,_)``.
     public struct Publisher: ~Copyable {
         private let core: UnsafeMutablePointer<StreamCore>
+        /// The stream's identity, which its subject handles carry.
+        private let identity: UInt64
 
-        fileprivate init(core: UnsafeMutablePointer<StreamCore>) { self.core = core }
+        fileprivate init(core: UnsafeMutablePointer<StreamCore>, identity: UInt64) {
+            self.core = core
+            self.identity = identity
+        }
 
         /// Publishes `payload` on `subject` at `now`; a failure stores nothing and leaves the batch usable.
         public mutating func publish(
@@ -46,7 +51,19 @@ extension RingStream {
             options: PublishOptions = .none,
             now: StreamInstant
         ) throws(StreamError) -> PublishAck {
-            try self.core.pointee.publish(subject: subject, payload: payload, options: options, now: now)
+            try self.core.pointee.publish(subject: .name(subject), payload: payload, options: options, now: now)
+        }
+
+        /// Publishes `payload` on the handle's subject at `now`, without hashing or comparing the subject's name.
+        /// Throws 90006 for a handle of another stream.
+        public mutating func publish(
+            subject: SubjectHandle,
+            payload: UnsafeRawBufferPointer,
+            options: PublishOptions = .none,
+            now: StreamInstant
+        ) throws(StreamError) -> PublishAck {
+            guard subject.stream == self.identity else { throw .foreignHandle(stream: self.core.pointee.name) }
+            return try self.core.pointee.publish(subject: .handle(subject), payload: payload, options: options, now: now)
         }
 
         /// How many IDs to announce ahead of their publishes: announce a long batch in chunks of this. Each

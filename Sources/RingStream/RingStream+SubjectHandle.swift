@@ -19,6 +19,19 @@ extension RingStream {
         }
     }
 
+    /// Publishes `payload` on the handle's subject at `now`: the same as publishing on its name (see
+    /// ``publish(subject:payload:options:now:)-(_,UnsafeRawBufferPointer,_,_)``), without hashing and comparing
+    /// the name. Throws 90006 for a handle of another stream.
+    public func publish(
+        subject: SubjectHandle,
+        payload: UnsafeRawBufferPointer,
+        options: PublishOptions = .none,
+        now: StreamInstant
+    ) throws(StreamError) -> PublishAck {
+        try self.checkOwned(subject)
+        return try self.publish(.handle(subject), payload: payload, options: options, now: now)
+    }
+
     /// The last sequence ever stored on the handle's subject, even if since evicted.
     /// Throws 90006 for a handle of another stream.
     public func lastSequence(subject: SubjectHandle) throws(StreamError) -> UInt64 {

@@ -25,7 +25,7 @@ public final class RingStream: Sendable {
     /// Tells this stream's subject handles from another's.
     @usableFromInline let identity = UInt64.random(in: 1 ... .max)
     /// Lets a publish hash its message ID and start the dedup index's loads before it takes the lock.
-    private let dedupLocator: DedupTable.BucketLocator
+    let dedupLocator: DedupTable.BucketLocator
 
     /// Runs `body` with exclusive access to the stream's state.
     @inline(__always)
@@ -61,6 +61,17 @@ public final class RingStream: Sendable {
         subject: String,
         payload: UnsafeRawBufferPointer,
         options: PublishOptions = .none,
+        now: StreamInstant
+    ) throws(StreamError) -> PublishAck {
+        try self.publish(.name(subject), payload: payload, options: options, now: now)
+    }
+
+    /// A publish by name or by a handle already checked to be this stream's.
+    @inline(__always)
+    func publish(
+        _ subject: SubjectKey,
+        payload: UnsafeRawBufferPointer,
+        options: PublishOptions,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         // The ID is hashed and split, and its index buckets and series entry start loading, before the lock:

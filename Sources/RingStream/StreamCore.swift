@@ -159,8 +159,9 @@ struct StreamCore: ~Copyable {
 // MARK: - Publishing
 
 extension StreamCore {
+    /// `subject` is a name, or a handle that the caller has checked belongs to this stream.
     mutating func publish(
-        subject: String,
+        subject: RingStream.SubjectKey,
         payload: UnsafeRawBufferPointer,
         options: PublishOptions,
         now requested: StreamInstant,
@@ -177,13 +178,21 @@ extension StreamCore {
         }
         // Stored timestamps never go backwards, so time-based reads can search them.
         let now = max(requested.nanosecondsSinceEpoch, self.lastTimestamp)
-        let knownID = self.subjectIDs.find(subject)
-        if knownID == nil {
-            try Subject.validateLiteral(subject)
-            guard self.filters.contains(where: { $0.matches(subject) }) else {
-                throw .subjectNotInStream(subject, stream: self.name)
+        let knownID: UInt32?
+        var newName = ""
+        switch subject {
+        case .handle(let handle):
+            knownID = handle.id
+        case .name(let name):
+            knownID = self.subjectIDs.find(name)
+            if knownID == nil {
+                try Subject.validateLiteral(name)
+                guard self.filters.contains(where: { $0.matches(name) }) else {
+                    throw .subjectNotInStream(name, stream: self.name)
+                }
+                guard self.subjects.count < self.maxSubjects else { throw .subjectLimitReached(self.maxSubjects) }
+                newName = name
             }
-            guard self.subjects.count < self.maxSubjects else { throw .subjectLimitReached(self.maxSubjects) }
         }
         guard payload.count <= self.maxMessageSize else { throw .messageTooLarge }
 
@@ -213,7 +222,7 @@ extension StreamCore {
 
         try self.makeRoom(for: payload.count, subjectID: knownID)
 
-        let subjectID = knownID ?? self.addSubject(subject)
+        let subjectID = knownID ?? self.addSubject(newName)
         let sequence = self.store(payload, subjectID: subjectID, now: now)
         if let idLength {
             let id = UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength)

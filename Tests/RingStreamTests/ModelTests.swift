@@ -27,7 +27,7 @@ struct ModelTests {
         for seed in 0..<200 { try Self.run(seed: seed, tally: &tally) }
         let wanted = [
             "ack", "duplicate", "error 10071", "error 10070", "error 10060", "error 10077", "error 10054",
-            "error 90001", "error 90002", "gap", "delivered", "removed", "forgotten early", "read hit", "read miss",
+            "error 90001", "error 90002", "gap", "published by handle", "delivered", "removed", "forgotten early", "read hit", "read miss",
         ]
         for outcome in wanted {
             #expect(tally[outcome, default: 0] > 0, "never produced: \(outcome); tally: \(tally)")
@@ -91,6 +91,9 @@ struct ModelTests {
                     Int.random(in: 0..<3, using: &rng) == 0
                     ? (0..<Int.random(in: 0...20, using: &rng)).compactMap { _ in MessageID(Self.ids.randomElement(using: &rng)!) }
                     : nil
+                // Half the publishes on a subject that has a handle go by the handle: the same outcome as by name.
+                let handle = Bool.random(using: &rng) ? stream.handle(subject: subject) : nil
+                if handle != nil { tally["published by handle", default: 0] += 1 }
                 let actual: Outcome
                 do {
                     let instant = StreamInstant(nanosecondsSinceEpoch: now)
@@ -99,8 +102,17 @@ struct ModelTests {
                             try payload.withUnsafeBytes { bytes throws(StreamError) in
                                 try stream.withPublisher { publisher throws(StreamError) in
                                     for announcedID in announced { publisher.announce(messageID: announcedID) }
+                                    if let handle {
+                                        return try publisher.publish(subject: handle, payload: bytes, options: options, now: instant)
+                                    }
                                     return try publisher.publish(subject: subject, payload: bytes, options: options, now: instant)
                                 }
+                            }
+                        )
+                    } else if let handle {
+                        actual = .ack(
+                            try payload.withUnsafeBytes { bytes throws(StreamError) in
+                                try stream.publish(subject: handle, payload: bytes, options: options, now: instant)
                             }
                         )
                     } else {

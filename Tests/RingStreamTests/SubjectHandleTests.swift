@@ -51,5 +51,43 @@ struct SubjectHandleTests {
         #expect(streamError { _ = try other.lastSequence(subject: handle) } == refused)
         #expect(streamError { _ = try other.lastMessage(subject: handle) } == refused)
         #expect(refused.code.rawValue == 90006)
+        // Publishing on another stream's handle stores nothing there, one at a time or in a batch.
+        let payload: [UInt8] = Array("71.0".utf8)
+        #expect(streamError { _ = try payload.withUnsafeBytes { try other.publish(subject: handle, payload: $0, now: .seconds(1)) } } == refused)
+        #expect(
+            streamError {
+                _ = try payload.withUnsafeBytes { bytes in
+                    try other.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
+                        try publisher.publish(subject: handle, payload: bytes, now: .seconds(1))
+                    }
+                }
+            } == refused
+        )
+        #expect(other.info().messages == 1 && one.info().messages == 1)
+    }
+
+    @Test("a publish by handle is a publish on its subject: sequences, expectations and dedup as by name")
+    func publishByHandle() throws {
+        let stream = try makeStream()
+        try stream.publish("boiler.b1.telemetry", "60.0", id: "b1:1")
+        let handle = try #require(stream.handle(subject: "boiler.b1.telemetry"))
+        func publish(_ text: String, _ options: PublishOptions) throws -> PublishAck {
+            try Array(text.utf8).withUnsafeBytes { bytes in
+                try stream.publish(subject: handle, payload: bytes, options: options, now: .seconds(2))
+            }
+        }
+        let ack = try publish("61.0", PublishOptions(messageID: "b1:2", expectedLastSubjectSequence: 1))
+        #expect(ack == PublishAck(stream: "TELEMETRY", sequence: 2, duplicate: false))
+        #expect(try publish("61.0", PublishOptions(messageID: "b1:2")) == PublishAck(stream: "TELEMETRY", sequence: 2, duplicate: true))
+        #expect(streamError { _ = try publish("62.0", PublishOptions(expectedLastSubjectSequence: 1)) }?.description == "wrong last sequence: 2")
+        let batched = try Array("63.0".utf8).withUnsafeBytes { bytes in
+            try stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
+                try publisher.publish(subject: handle, payload: bytes, options: PublishOptions(messageID: "b1:3"), now: .seconds(3))
+            }
+        }
+        #expect(batched.sequence == 3)
+        let last = try stream.lastMessage(subject: "boiler.b1.telemetry")
+        #expect(last.sequence == 3 && last.subject == "boiler.b1.telemetry" && String(decoding: last.payload, as: UTF8.self) == "63.0")
+        #expect(stream.info().messages == 3)
     }
 }
