@@ -171,11 +171,22 @@ struct DedupTable: ~Copyable {
         return (first * DedupTable.bucketSlots, other * DedupTable.bucketSlots)
     }
 
-    /// Where in the FIFO the entry numbered `number` is, if it is there.
+    /// Where in the FIFO the entry numbered by `slot` (its low 48 bits) is, if it is there.
     @inline(__always)
-    private func age(_ slot: UInt64) -> Int? {
-        let age = Int(truncatingIfNeeded: (slot &- self.headNumber) & DedupTable.numberMask)
-        return age < self.fifoCount ? age : nil
+    private func age(_ slot: UInt64) -> Int? { DedupTable.age(of: slot, head: self.headNumber, count: self.fifoCount) }
+
+    /// Where insertion `number` (its low 48 bits) is in a FIFO that starts at insertion `head` and holds `count`
+    /// entries, if it is there. Also what the series table asks of its entries' numbers.
+    @inline(__always)
+    static func age(of number: UInt64, head: UInt64, count: Int) -> Int? {
+        let age = Int(truncatingIfNeeded: (number &- head) & DedupTable.numberMask)
+        return age < count ? age : nil
+    }
+
+    /// Whether `entry` remembers `id`, whose hash is `hash`.
+    @inline(__always)
+    private func remembers(_ entry: Entry, _ id: UnsafeRawBufferPointer, hash: UInt64) -> Bool {
+        entry.hash == hash && entry.sequence != 0 && entry.idLength == id.count && self.arenaEquals(entry, id)
     }
 
     @inline(__always)
@@ -199,9 +210,7 @@ struct DedupTable: ~Copyable {
         let hash = probe.hash
         for age in (self.fifoCount - self.unplaced)..<self.fifoCount {
             let entry = self.entries[self.entryIndex(age: age)]
-            if entry.hash == hash && entry.sequence != 0 && entry.idLength == id.count && self.arenaEquals(entry, id) {
-                return entry.sequence
-            }
+            if self.remembers(entry, id, hash: hash) { return entry.sequence }
         }
         let (first, other) = self.buckets(hash)
         // Not `??`: its autoclosure would capture `self`, and capturing the table copies it.
@@ -222,9 +231,7 @@ struct DedupTable: ~Copyable {
             let value = self.slots[slot]
             guard value >> 48 == tag, let age = self.age(value) else { continue }
             let entry = self.entries[self.entryIndex(age: age)]
-            if entry.hash == hash && entry.sequence != 0 && entry.idLength == id.count && self.arenaEquals(entry, id) {
-                return entry.sequence
-            }
+            if self.remembers(entry, id, hash: hash) { return entry.sequence }
         }
         return nil
     }

@@ -124,7 +124,7 @@ struct IDSeriesTable: ~Copyable {
     /// Whether an insertion number is still in the FIFO that starts at `head` and holds `count` entries.
     @inline(__always)
     static func isLive(_ number: UInt64, head: UInt64, count: Int) -> Bool {
-        Int(truncatingIfNeeded: (number &- head) & DedupTable.numberMask) < count
+        DedupTable.age(of: number, head: head, count: count) != nil
     }
 
     /// The slot of `split`'s prefix, if it has one.
