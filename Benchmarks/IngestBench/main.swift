@@ -1,6 +1,7 @@
 // The ingestion worker and a load generator, for deploy/bench/ingest.sh (a benchmark, not a test).
 //
 //   IngestBench worker  URL COUNT QOS        ingest until COUNT readings are stored; print one JSON line of figures
+//                                             (env RECEIVE_WINDOW_US: the MQTT client's receive window, default 0)
 //   IngestBench publish URL BOILERS RATE SECONDS BATCH QOS
 //                                             publish RATE messages/s (BATCH readings each) over BOILERS boilers
 import BoilerService
@@ -55,15 +56,18 @@ case "worker":
         fail("stream: \(error)")
     }
     let layout = TopicLayout.default
+    // The MQTT client's receive window, µs (several workers with different windows can run side by side).
+    let receiveWindowMicroseconds = Int(ProcessInfo.processInfo.environment["RECEIVE_WINDOW_US"] ?? "0") ?? 0
     let service: IngestService
     do {
         service = try IngestService(
             configuration: .init(
                 mqtt: .init(
                     url: url,
-                    clientID: "ingest-bench-worker",
+                    clientID: "ingest-bench-worker-\(receiveWindowMicroseconds)",
                     cleanSession: false,
-                    tcpNoDelay: ProcessInfo.processInfo.environment["TCP_NODELAY"] == "1"
+                    tcpNoDelay: ProcessInfo.processInfo.environment["TCP_NODELAY"] == "1",
+                    receiveWindow: .microseconds(receiveWindowMicroseconds)
                 ),
                 subscriptionQoS: qos
             ),

@@ -66,6 +66,7 @@ extension MQTTClient {
             self.logger.error("MQTT broker refused the connection", metadata: ["mqtt.error": "\(refusal)"])
             return
         }
+        self.connectedSinceBackoff.store(true, ordering: .relaxed)
         let (subscriptions, waiters) = self.state.withLock { state in
             state.connection = .connected(sessionPresent: sessionPresent)
             // Until the flush (below) is done, `publishNow` queues behind the kept messages.

@@ -75,6 +75,14 @@ extension MQTTClient {
         /// mosquitto_sub: for a subscriber it is a PUBACK segment and a broker wake-up per message, about a
         /// fifth of the ingestion worker's CPU at 10,000 messages/s (deploy/bench/ingest.sh, README).
         public var tcpNoDelay: Bool
+        /// After a message wakes the network thread, how long it waits before reading on, so that what arrives
+        /// meanwhile is read in one go: one sleep and wake-up of the thread per window instead of one per
+        /// message, and the window's PUBACKs leave the socket together (it is corked meanwhile). Each message's
+        /// delay grows by up to this much, and so does that of a publish made meanwhile. Zero (the default) reads
+        /// each message as it comes, as libmosquitto's own loop does. At most 1 s. The broker must allow as many unacknowledged
+        /// QoS 1/2 messages in flight (mosquitto's `max_inflight_messages`) as arrive in one window, or the
+        /// window caps the rate.
+        public var receiveWindow: Duration
 
         public init(
             url: String,
@@ -91,7 +99,8 @@ extension MQTTClient {
             reconnectDelayMaximumSeconds: UInt32 = 30,
             maximumInflightMessages: UInt32 = 1_000,
             maximumOfflineMessages: Int = 100_000,
-            tcpNoDelay: Bool = false
+            tcpNoDelay: Bool = false,
+            receiveWindow: Duration = .zero
         ) {
             self.url = url
             self.clientID = clientID
@@ -108,6 +117,7 @@ extension MQTTClient {
             self.maximumInflightMessages = maximumInflightMessages
             self.maximumOfflineMessages = maximumOfflineMessages
             self.tcpNoDelay = tcpNoDelay
+            self.receiveWindow = receiveWindow
         }
 
         /// Host, port and whether TLS is used, parsed from `url`.
@@ -135,6 +145,9 @@ extension MQTTClient {
             if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
             guard !host.isEmpty else { throw .invalidConfiguration("URL '\(self.url)' has no host") }
             if secure && self.tls == nil { throw .invalidConfiguration("an mqtts:// URL needs TLS settings (a CA file)") }
+            guard self.receiveWindow >= .zero && self.receiveWindow <= .seconds(1) else {
+                throw .invalidConfiguration("the receive window must be 0 to 1 s, got \(self.receiveWindow)")
+            }
             if !self.cleanSession && self.clientID.isEmpty {
                 throw .invalidConfiguration("a persistent session (cleanSession false) needs a client id")
             }

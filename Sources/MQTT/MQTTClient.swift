@@ -11,13 +11,13 @@ private let libraryInitialized: Bool = {
     return true
 }()
 
-/// A safe MQTT client over libmosquitto (v3.1.1 and v5, TLS, auth, persistent sessions, last will), with
-/// libmosquitto's own network thread.
+/// A safe MQTT client over libmosquitto (v3.1.1 and v5, TLS, auth, persistent sessions, last will), with a
+/// network thread of its own running libmosquitto's loop (see `Configuration.receiveWindow`).
 ///
 /// - Incoming messages go to `messageHandler` **on the network thread**, with topic and payload borrowed (no
 ///   copy, no Task, no String): the hot path. The handler must be quick and must not block on this client's
 ///   async API.
-/// - libmosquitto reconnects by itself with exponential backoff; on every (re)connection the client subscribes
+/// - The network thread reconnects with exponential backoff (as libmosquitto's own loop would); on every (re)connection the client subscribes
 ///   again to everything `subscribe` was asked for. Connection changes go to `connectionHandler`.
 /// - Everything else is async: `connect`, `subscribe`, `unsubscribe`, `publish` (which waits for PUBACK/PUBCOMP at
 ///   QoS 1/2), `waitForConnection`, `disconnect`.
@@ -48,6 +48,8 @@ public final class MQTTClient: Sendable {
         var flushing = false
         /// The message id of the UNSUBSCRIBE sent on connection as a barrier: its UNSUBACK starts the flush.
         var flushBarrier: Int32? = nil
+        /// Our network thread, from `start()` until `disconnect()`.
+        var networkThread: pthread_t? = nil
     }
 
     struct Waiter {
@@ -66,6 +68,10 @@ public final class MQTTClient: Sendable {
     let received = Atomic<UInt64>(0)
     /// Our publishes the broker has acknowledged (QoS 1/2) or that were sent (QoS 0).
     let published = Atomic<UInt64>(0)
+    /// Set by `disconnect()`: the network thread ends.
+    let stopRequested = Atomic<Bool>(false)
+    /// Set on each successful connection; the network thread's backoff starts over after one.
+    let connectedSinceBackoff = Atomic<Bool>(false)
 
     /// Makes a client; nothing is sent until `connect`/`start`. Throws for a configuration libmosquitto refuses.
     public init(
@@ -131,6 +137,8 @@ public final class MQTTClient: Sendable {
             "set reconnect delay"
         )
         try check(mosquitto_max_inflight_messages_set(handle, configuration.maximumInflightMessages), "set inflight")
+        // Our own thread runs the network loop (MQTTClient+NetworkLoop.swift); other threads publish meanwhile.
+        try check(mosquitto_threaded_set(handle, true), "set threaded mode")
         self.installCallbacks()
     }
 
@@ -178,7 +186,7 @@ public final class MQTTClient: Sendable {
                 throw MQTTError.mosquitto(rc, "connect to \(self.configuration.url)")
             }
         }
-        try check(mosquitto_loop_start(self.handle), "start the network thread")
+        try self.startNetworkThread()
     }
 
     /// Starts connecting and waits until connected (or `timeout`).
@@ -261,7 +269,7 @@ public final class MQTTClient: Sendable {
         for waiter in connectionWaiters { waiter.resume(throwing: MQTTError.shutDown) }
         guard wasStarted else { return }
         mosquitto_disconnect(self.handle)
-        mosquitto_loop_stop(self.handle, false)
+        self.stopNetworkThread()
         if let userData = mosquitto_userdata(self.handle) {
             mosquitto_user_data_set(self.handle, nil)
             Unmanaged<MQTTClient>.fromOpaque(userData).release()

@@ -48,6 +48,9 @@ struct Options: ParsableArguments {
     @Flag(name: .customLong("mqtt-tcp-nodelay"), help: "Set TCP_NODELAY on the MQTT connection: setpoints leave without Nagle's delay, at more CPU per reading received. Env: BOILERD_MQTT_TCP_NODELAY.")
     var mqttTCPNoDelay = false
 
+    @Option(name: .customLong("mqtt-receive-window-us"), help: "After a message wakes the MQTT network thread, wait this long (µs) and read what came meanwhile in one go: less CPU per message, up to this much more delay. 0 = read each message as it comes. Env: BOILERD_MQTT_RECEIVE_WINDOW_US. Default 2000.")
+    var mqttReceiveWindowUs: Int?
+
     @Option(help: "Telemetry topic filter; '+' marks the boiler id. Env: BOILERD_TELEMETRY_FILTER. Default boilers/+/telemetry.")
     var telemetryFilter: String?
 
@@ -116,7 +119,10 @@ struct Options: ParsableArguments {
             password: try settings.secret("mqtt-password", fileFlag: self.mqttPasswordFile),
             cleanSession: try settings.bool("mqtt-clean-session", flag: self.mqttCleanSession, default: false),
             tls: settings.string("mqtt-ca-file", flag: self.mqttCAFile).map { MQTTClient.TLS(caFile: $0) },
-            tcpNoDelay: try settings.bool("mqtt-tcp-nodelay", flag: self.mqttTCPNoDelay, default: false)
+            tcpNoDelay: try settings.bool("mqtt-tcp-nodelay", flag: self.mqttTCPNoDelay, default: false),
+            receiveWindow: .microseconds(
+                try settings.integer("mqtt-receive-window-us", flag: self.mqttReceiveWindowUs, default: 2_000, range: 0...1_000_000)
+            )
         )
         do {
             _ = try mqtt.endpoint()
@@ -248,6 +254,7 @@ extension Boilerd {
             print("mqtt-username = \(configuration.mqtt.username ?? "")")
             print("mqtt-password = \(configuration.mqtt.password == nil ? "(none)" : "(set)")")
             print("mqtt-tcp-nodelay = \(configuration.mqtt.tcpNoDelay)")
+            print("mqtt-receive-window-us = \(configuration.mqtt.receiveWindow.components.attoseconds / 1_000_000_000_000 + configuration.mqtt.receiveWindow.components.seconds * 1_000_000)")
             print("telemetry-filter = \(configuration.telemetryFilter)")
             print("topic-prefix = \(configuration.topicPrefix)")
             print("database = \(configuration.database.host ?? ""):\(configuration.database.port ?? 5432)/\(configuration.database.database ?? "") as \(configuration.database.username)")

@@ -38,6 +38,12 @@ struct SettingsTests {
         #expect(defaults.httpHost == "127.0.0.1" && defaults.httpPort == 8080 && defaults.telemetryFilter == "boilers/+/telemetry")
         #expect(defaults.mqtt.cleanSession == false && defaults.api.apiToken == nil)
         #expect(defaults.mqtt.tcpNoDelay == false)
+        #expect(defaults.mqtt.receiveWindow == .milliseconds(2))
+        let (noWindow, _) = try Options.parse(["--mqtt-receive-window-us", "0"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
+        #expect(noWindow.mqtt.receiveWindow == .zero)
+        let (windowEnvironment, _) = try Options.parse([])
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_RECEIVE_WINDOW_US": "500"])
+        #expect(windowEnvironment.mqtt.receiveWindow == .microseconds(500))
         #expect(defaults.stream.maxDuplicateIDs == 1 << 21)
         let (biggerDedup, _) = try Options.parse([])
             .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_MAX_DUPLICATE_IDS": "12000000"])
@@ -66,6 +72,7 @@ struct SettingsTests {
             (["--config", "/nonexistent/boilerd.conf"], [:], "boilerd: setting 'config' (--config or BOILERD_CONFIG): cannot read the config file '/nonexistent/boilerd.conf'"),
             ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_MAX_DUPLICATE_IDS": "10"], "boilerd: setting 'stream-max-duplicate-ids' (--stream-max-duplicate-ids or BOILERD_STREAM_MAX_DUPLICATE_IDS): must be in 1000...1073741824, got 10"),
             ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "maybe"], "boilerd: setting 'mqtt-tcp-nodelay' (--mqtt-tcp-nodelay or BOILERD_MQTT_TCP_NODELAY): must be true or false, got 'maybe'"),
+            (["--mqtt-receive-window-us", "2000000"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'mqtt-receive-window-us' (--mqtt-receive-window-us or BOILERD_MQTT_RECEIVE_WINDOW_US): must be in 0...1000000, got 2000000"),
             ([], ["BOILERD_DATABASE_URL": "mysql://x"], "boilerd: setting 'database-url' (--database-url or BOILERD_DATABASE_URL):"),
         ]
         for (arguments, environment, expected) in cases {

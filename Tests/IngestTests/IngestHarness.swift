@@ -29,7 +29,8 @@ final class IngestHarness: Sendable {
         reconnectMaximumSeconds: UInt32 = 2,
         protocolVersion: MQTTClient.ProtocolVersion = .v311,
         tls: MQTTClient.TLS? = nil,
-        rateLimit: RateLimit? = nil
+        rateLimit: RateLimit? = nil,
+        receiveWindow: Duration = .milliseconds(2)
     ) throws {
         self.clientTLSArguments = tls.map { ["--cafile", $0.caFile] } ?? []
         self.prefix = "t\(UInt32.random(in: 0...UInt32.max))"
@@ -55,7 +56,8 @@ final class IngestHarness: Sendable {
                     protocolVersion: protocolVersion,
                     tls: tls,
                     reconnectDelaySeconds: 1,
-                    reconnectDelayMaximumSeconds: reconnectMaximumSeconds
+                    reconnectDelayMaximumSeconds: reconnectMaximumSeconds,
+                    receiveWindow: receiveWindow
                 ),
                 deadLetters: deadLetters
             ),

@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MQTT
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+/// The client's own network thread: the receive window, and stopping it whatever it is doing.
+@Suite(.enabled(if: TestServices.runMQTT))
+struct MQTTNetworkLoopTests {
+    /// What a subscriber got: each message's payload and when the handler saw it.
+    final class Deliveries: Sendable {
+        let items = Mutex<[(payload: String, at: ContinuousClock.Instant)]>([])
+        var payloads: [String] { self.items.withLock { $0.map(\.payload) } }
+        func record(_ message: MQTTMessageView) {
+            let payload = String(decoding: message.payload, as: UTF8.self)
+            let now = ContinuousClock.now
+            self.items.withLock { $0.append((payload, now)) }
+        }
+        func wait(for count: Int) async throws {
+            for _ in 0..<1_000 where self.items.withLock({ $0.count }) < count {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    /// Subscribes a client with `window` to a fresh topic, publishes `count` messages at QoS 1 in a row from
+    /// another client, and returns what arrived once all have (or after 10 s).
+    func deliver(count: Int, window: Duration) async throws -> Deliveries {
+        let url = try TestServices.requireMQTT()
+        let topic = "window-test/\(UInt32.random(in: 0...UInt32.max))"
+        let deliveries = Deliveries()
+        let subscriber = try MQTTClient(
+            configuration: .init(url: url, clientID: "window-sub-\(UInt32.random(in: 0...UInt32.max))", receiveWindow: window),
+            logger: Logger(label: "test")
+        ) { deliveries.record($0) }
+        try await subscriber.connect()
+        defer { subscriber.disconnect() }
+        try await subscriber.subscribe(topic, qos: .atLeastOnce)
+        let publisher = try MQTTClient(
+            configuration: .init(url: url, clientID: "window-pub-\(UInt32.random(in: 0...UInt32.max))"),
+            logger: Logger(label: "test")
+        ) { _ in }
+        try await publisher.connect()
+        defer { publisher.disconnect() }
+        for index in 0..<count {
+            try publisher.publishNow(topic, payload: Array("m\(index)".utf8), qos: .atLeastOnce)
+        }
+        try await deliveries.wait(for: count)
+        return deliveries
+    }
+
+    @Test("with a receive window, every message arrives, in order, and those after the first wait the window")
+    func windowHoldsLaterMessagesBack() async throws {
+        let window = Duration.milliseconds(300)
+        let deliveries = try await self.deliver(count: 20, window: window)
+        let items = deliveries.items.withLock { $0 }
+        #expect(items.map(\.payload) == (0..<20).map { "m\($0)" })
+        guard items.count == 20 else { return }
+        // The first message wakes the thread and is handled at once; the thread then sleeps for the window
+        // before reading on, so the second (sent right after the first) cannot be handled sooner than that.
+        #expect(items[1].at - items[0].at >= window)
+    }
+
+    @Test("without a window, every message arrives, in order")
+    func noWindow() async throws {
+        let deliveries = try await self.deliver(count: 20, window: .zero)
+        #expect(deliveries.payloads == (0..<20).map { "m\($0)" })
+    }
+
+    @Test("a receive window outside 0...1 s is refused")
+    func windowOutOfRange() throws {
+        for window in [Duration.milliseconds(-1), .milliseconds(1_001)] {
+            #expect(throws: MQTTError.self) {
+                _ = try MQTTClient(configuration: .init(url: "mqtt://127.0.0.1:1883", clientID: "w", receiveWindow: window)) { _ in }
+            }
+        }
+    }
+
+    @Test("disconnect ends the network thread at once, also while it waits out a reconnect delay")
+    func disconnectDuringBackoff() async throws {
+        _ = try TestServices.requireMQTT()
+        // A port nobody listens on: bind one, note it, close it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let port = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> UInt16 in
+                _ = bind(fd, raw, length)
+                _ = getsockname(fd, raw, &length)
+                return UInt16(bigEndian: pointer.pointee.sin_port)
+            }
+        }
+        close(fd)
+        #expect(port != 0)
+
+        weak var released: MQTTClient?
+        let started = ContinuousClock.now
+        do {
+            let client = try MQTTClient(
+                configuration: .init(
+                    url: "mqtt://127.0.0.1:\(port)",
+                    clientID: "backoff-\(port)",
+                    reconnectDelaySeconds: 30,
+                    reconnectDelayMaximumSeconds: 60,
+                    receiveWindow: .milliseconds(2)
+                ),
+                logger: Logger(label: "test")
+            ) { _ in }
+            released = client
+            try client.start()
+            try await Task.sleep(for: .milliseconds(200))  // the thread is now in its first 30-s reconnect delay
+            #expect(client.connectionState == .connecting)
+            client.disconnect()
+            #expect(client.connectionState == .idle)
+        }
+        // disconnect() joined the thread, which let go of the client: it is gone, well before the 30-s delay.
+        #expect(released == nil)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+}
