@@ -75,13 +75,13 @@ extension MQTTClient {
         /// mosquitto_sub: for a subscriber it is a PUBACK segment and a broker wake-up per message, about a
         /// fifth of the ingestion worker's CPU at 10,000 messages/s (deploy/bench/ingest.sh, README).
         public var tcpNoDelay: Bool
-        /// After a message wakes the network thread, how long it waits before reading on, so that what arrives
-        /// meanwhile is read in one go: one sleep and wake-up of the thread per window instead of one per
-        /// message, and the window's PUBACKs leave the socket together (it is corked meanwhile). Each message's
-        /// delay grows by up to this much, and so does that of a publish made meanwhile. Zero (the default) reads
-        /// each message as it comes, as libmosquitto's own loop does. At most 1 s. The broker must allow as many unacknowledged
-        /// QoS 1/2 messages in flight (mosquitto's `max_inflight_messages`) as arrive in one window, or the
-        /// window caps the rate.
+        /// The network thread wakes at most once per window: a message that wakes it is handled at once, with
+        /// all that has arrived by then, and the thread then sleeps until a window has passed since it woke. One
+        /// sleep and wake-up per window instead of one per message, and the window's PUBACKs leave together (the
+        /// socket is corked while it drains). What arrives while it sleeps waits up to a window, and so does a
+        /// publish made meanwhile. Zero (the default) reads each message as it comes, as libmosquitto's own loop
+        /// does. At most 1 s. The broker must allow as many unacknowledged QoS 1/2 messages in flight
+        /// (mosquitto's `max_inflight_messages`) as arrive in one window, or the window caps the rate.
         public var receiveWindow: Duration
 
         public init(

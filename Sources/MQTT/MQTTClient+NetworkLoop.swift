@@ -63,15 +63,16 @@ extension MQTTClient {
         }
     }
 
-    /// Runs mosquitto_loop until it fails (the connection is lost, or there is none). With a receive window, the
-    /// first message after a quiet spell is handled at once; then the thread sleeps for the window and handles
-    /// whatever came meanwhile without blocking, until a pass finds nothing. Meanwhile the socket is corked
-    /// (TCP_CORK), so the PUBACKs of a window leave together, in as few segments as fit, when it is uncorked.
+    /// Runs mosquitto_loop until it fails (the connection is lost, or there is none). With a receive window, a
+    /// message that wakes the thread is handled at once, and so is everything that has arrived by then, without
+    /// blocking, until a pass finds nothing; the socket is corked (TCP_CORK) meanwhile, so the PUBACKs leave
+    /// together when it is uncorked at the end. Then the thread sleeps until a window has passed since it woke:
+    /// it wakes at most once per window, and what arrives while it sleeps waits at most a window.
     private func loopWhileConnected() {
         let window = self.configuration.receiveWindow.components
-        var pause = timespec(tv_sec: Int(window.seconds), tv_nsec: Int(window.attoseconds / 1_000_000_000))
-        let windowed = pause.tv_sec > 0 || pause.tv_nsec > 0
+        let windowNs = UInt64(window.seconds) * 1_000_000_000 + UInt64(window.attoseconds / 1_000_000_000)
         var draining = false
+        var wokeAt: UInt64 = 0
         var stopSeen: UInt64? = nil
         while true {
             let before = self.received.load(ordering: .relaxed)
@@ -84,28 +85,41 @@ extension MQTTClient {
                 if let stopSeen, now > stopSeen + 1_000_000_000 { return }
                 if stopSeen == nil { stopSeen = now }
             }
+            guard windowNs > 0 else { continue }
             if self.received.load(ordering: .relaxed) != before {
-                if windowed && !draining {
+                if !draining {
                     draining = true
-                    self.cork(true)
-                    var rest = timespec()
-                    while nanosleep(&pause, &rest) == -1 && errno == EINTR { pause = rest }
-                    pause = timespec(tv_sec: Int(window.seconds), tv_nsec: Int(window.attoseconds / 1_000_000_000))
+                    wokeAt = Self.monotonicNanoseconds()
+                    self.setSocketOption(TCP_CORK, 1)
                 }
-            } else {
-                if draining { self.cork(false) }
+            } else if draining {
+                // This pass wrote the PUBACKs queued so far; uncorked, they leave. Then quick ACKs: while the
+                // thread sleeps, each segment that arrives is acknowledged at once, so a broker with Nagle's
+                // algorithm (mosquitto's default) sends on instead of holding its messages until our next PUBACK.
                 draining = false
+                self.setSocketOption(TCP_CORK, 0)
+                self.setSocketOption(TCP_QUICKACK, 1)
+                Self.sleep(until: wokeAt + windowNs)
             }
         }
     }
 
-    /// TCP_CORK on the broker socket: on, writes wait in the kernel (at most 200 ms, or until a segment is full);
-    /// off, they leave. Nothing to do without a socket.
-    private func cork(_ on: Bool) {
+    /// Sleeps until the monotonic clock reads `deadline` (ns); returns at once if it has passed.
+    private static func sleep(until deadline: UInt64) {
+        let now = Self.monotonicNanoseconds()
+        guard deadline > now else { return }
+        var pause = timespec(tv_sec: Int((deadline - now) / 1_000_000_000), tv_nsec: Int((deadline - now) % 1_000_000_000))
+        var rest = timespec()
+        while nanosleep(&pause, &rest) == -1 && errno == EINTR { pause = rest }
+    }
+
+    /// Sets a TCP option on the broker socket (TCP_CORK: writes wait in the kernel until it is cleared, at most
+    /// 200 ms; TCP_QUICKACK: acknowledge what arrives at once). Nothing to do without a socket.
+    private func setSocketOption(_ option: Int32, _ value: Int32) {
         let socket = mosquitto_socket(self.handle)
         guard socket >= 0 else { return }
-        var value: Int32 = on ? 1 : 0
-        _ = setsockopt(socket, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
+        var value = value
+        _ = setsockopt(socket, Int32(IPPROTO_TCP), option, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Sleeps for `seconds` in short steps; false if `disconnect()` was called meanwhile.
