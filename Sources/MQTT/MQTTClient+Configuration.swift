@@ -80,8 +80,9 @@ extension MQTTClient {
         /// sleep and wake-up per window instead of one per message, and the window's PUBACKs leave together (the
         /// socket is corked while it drains). What arrives while it sleeps waits up to a window, and so does a
         /// publish made meanwhile. Zero (the default) reads each message as it comes, as libmosquitto's own loop
-        /// does. At most 1 s. The broker must allow as many unacknowledged QoS 1/2 messages in flight
-        /// (mosquitto's `max_inflight_messages`) as arrive in one window, or the window caps the rate.
+        /// does. At most 1 s. A broker that lets only a few QoS 1/2 messages be in flight to a client (mosquitto's
+        /// `max_inflight_messages`, 20 by default) sends at most that many while the thread sleeps; once it wakes,
+        /// a backlog drains without a pause (tested with 20).
         public var receiveWindow: Duration
 
         public init(

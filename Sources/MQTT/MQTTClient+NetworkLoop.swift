@@ -99,6 +99,7 @@ extension MQTTClient {
                 draining = false
                 self.setSocketOption(TCP_CORK, 0)
                 self.setSocketOption(TCP_QUICKACK, 1)
+                self.windowSleeps.wrappingAdd(1, ordering: .relaxed)
                 Self.sleep(until: wokeAt + windowNs)
             }
         }

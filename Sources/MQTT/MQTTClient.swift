@@ -70,6 +70,8 @@ public final class MQTTClient: Sendable {
     let published = Atomic<UInt64>(0)
     /// Set by `disconnect()`: the network thread ends.
     let stopRequested = Atomic<Bool>(false)
+    /// Times the network thread slept out a receive window (for tests).
+    let windowSleeps = Atomic<UInt64>(0)
     /// Set on each successful connection; the network thread's backoff starts over after one.
     let connectedSinceBackoff = Atomic<Bool>(false)
 

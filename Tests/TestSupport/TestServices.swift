@@ -41,8 +41,9 @@ public enum TestServices {
     /// Runs a services.sh command with `BOILER_SERVICES_DIR=state`, through the shell (`system`), and returns
     /// its exit status. Not through Foundation's `Process`: a daemon the script starts (mosquitto -d) would
     /// inherit the descriptor `Process` watches, and the script would never seem to end.
-    public static func services(_ command: String, state: String) -> Int32 {
-        system("BOILER_SERVICES_DIR='\(state)' '\(servicesScript)' \(command) >/dev/null 2>&1")
+    public static func services(_ command: String, state: String, environment: [String: String] = [:]) -> Int32 {
+        let settings = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)' " }.joined()
+        return system("\(settings)BOILER_SERVICES_DIR='\(state)' '\(servicesScript)' \(command) >/dev/null 2>&1")
     }
 
     public struct Missing: Error, CustomStringConvertible {
@@ -105,8 +106,11 @@ public struct PrivateServices: Sendable {
         self.state = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UInt32.random(in: 0...UInt32.max))").path
     }
 
-    /// Runs `services.sh COMMAND` (`start-postgres`, `stop-mqtt`, ...) on this folder; returns its exit status.
-    public func run(_ command: String) -> Int32 { TestServices.services(command, state: self.state) }
+    /// Runs `services.sh COMMAND` (`start-postgres`, `stop-mqtt`, ...) on this folder, with `environment` set
+    /// for it (e.g. `BOILER_MQTT_MAX_INFLIGHT`); returns its exit status.
+    public func run(_ command: String, environment: [String: String] = [:]) -> Int32 {
+        TestServices.services(command, state: self.state, environment: environment)
+    }
 
     /// Stops whatever runs and deletes the state.
     public func stop() { _ = self.run("stop") }

@@ -7,7 +7,8 @@
 #   deploy/local/services.sh stop-mqtt|start-mqtt          stop/start the broker only (same port, state kept)
 #   deploy/local/services.sh stop-postgres|start-postgres  stop/start PostgreSQL only (same port, data kept)
 #
-# State lives in $BOILER_SERVICES_DIR (default /tmp/boilerpipeline-services). Installs mosquitto,
+# State lives in $BOILER_SERVICES_DIR (default /tmp/boilerpipeline-services). The broker lets 1,000 QoS 1/2
+# messages be in flight to each client, or $BOILER_MQTT_MAX_INFLIGHT (mosquitto's own default is 20). Installs mosquitto,
 # mosquitto-clients and libmosquitto-dev with apt-get when missing. PostgreSQL refuses to run as root, so
 # when this runs as root the cluster runs as the `postgres` user.
 set -euo pipefail
@@ -63,7 +64,7 @@ persistence true
 persistence_location $STATE/mosquitto/
 autosave_interval 1
 max_queued_messages 1000000
-max_inflight_messages 1000
+max_inflight_messages ${BOILER_MQTT_MAX_INFLIGHT:-1000}
 pid_file $STATE/mosquitto/pid
 log_dest file $STATE/mosquitto/mosquitto.log
 user $(id -un)
