@@ -48,7 +48,7 @@ struct Options: ParsableArguments {
     @Flag(name: .customLong("mqtt-tcp-nodelay"), help: "Set TCP_NODELAY on the MQTT connection: setpoints leave without Nagle's delay, at more CPU per reading received. Env: BOILERD_MQTT_TCP_NODELAY.")
     var mqttTCPNoDelay = false
 
-    @Option(name: .customLong("mqtt-receive-window-us"), help: "After a message wakes the MQTT network thread, wait this long (µs) and read what came meanwhile in one go: less CPU per message, up to this much more delay. 0 = read each message as it comes. Env: BOILERD_MQTT_RECEIVE_WINDOW_US. Default 2000.")
+    @Option(name: .customLong("mqtt-receive-window-us"), help: "The MQTT network thread wakes at most once per this many µs and handles at once what has arrived: less CPU per message, up to this much more delay. 0 = read each message as it comes. Env: BOILERD_MQTT_RECEIVE_WINDOW_US. Default 2000.")
     var mqttReceiveWindowUs: Int?
 
     @Option(help: "Telemetry topic filter; '+' marks the boiler id. Env: BOILERD_TELEMETRY_FILTER. Default boilers/+/telemetry.")
