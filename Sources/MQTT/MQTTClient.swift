@@ -129,15 +129,8 @@ public final class MQTTClient: Sendable {
             )
             if tls.insecureSkipHostnameCheck { try check(mosquitto_tls_insecure_set(handle, true), "set TLS insecure") }
         }
-        try check(
-            mosquitto_reconnect_delay_set(
-                handle,
-                max(configuration.reconnectDelaySeconds, 1),
-                max(configuration.reconnectDelayMaximumSeconds, configuration.reconnectDelaySeconds, 1),
-                true
-            ),
-            "set reconnect delay"
-        )
+        // The reconnect backoff is the network thread's own (MQTTClient+NetworkLoop.swift); libmosquitto's
+        // reconnect delay is used only by its own loops, which this client does not run.
         try check(mosquitto_max_inflight_messages_set(handle, configuration.maximumInflightMessages), "set inflight")
         // Our own thread runs the network loop (MQTTClient+NetworkLoop.swift); other threads publish meanwhile.
         try check(mosquitto_threaded_set(handle, true), "set threaded mode")

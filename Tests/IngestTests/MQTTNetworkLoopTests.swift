@@ -26,10 +26,14 @@ struct MQTTNetworkLoopTests {
         }
     }
 
-    /// Subscribes a client with `window` to a fresh topic, publishes `count` messages at QoS 1 in a row from
-    /// another client, and returns what arrived once all have (or after 10 s).
-    func deliver(count: Int, window: Duration) async throws -> Deliveries {
-        let url = try TestServices.requireMQTT()
+    /// A subscriber with `window` on a fresh topic of the broker at `url`, recording into `deliveries`, and a
+    /// publisher beside it: both connected while `body` runs (given the subscriber and a QoS 1 send of message
+    /// `m{index}`), disconnected after.
+    func withClients(
+        url: String,
+        window: Duration,
+        _ body: (_ subscriber: MQTTClient, _ send: (Int) throws -> Void, _ deliveries: Deliveries) async throws -> Void
+    ) async throws {
         let topic = "window-test/\(UInt32.random(in: 0...UInt32.max))"
         let deliveries = Deliveries()
         let subscriber = try MQTTClient(
@@ -45,44 +49,24 @@ struct MQTTNetworkLoopTests {
         ) { _ in }
         try await publisher.connect()
         defer { publisher.disconnect() }
-        for index in 0..<count {
-            try publisher.publishNow(topic, payload: Array("m\(index)".utf8), qos: .atLeastOnce)
-        }
-        try await deliveries.wait(for: count)
-        return deliveries
+        try await body(subscriber, { try publisher.publishNow(topic, payload: Array("m\($0)".utf8), qos: .atLeastOnce) }, deliveries)
     }
 
     @Test("with a receive window, the thread wakes at most once per window; every message arrives, in order")
     func windowHoldsLaterMessagesBack() async throws {
-        let url = try TestServices.requireMQTT()
         let window = Duration.milliseconds(300)
-        let topic = "window-test/\(UInt32.random(in: 0...UInt32.max))"
-        let deliveries = Deliveries()
-        let subscriber = try MQTTClient(
-            configuration: .init(url: url, clientID: "window-sub-\(UInt32.random(in: 0...UInt32.max))", receiveWindow: window),
-            logger: Logger(label: "test")
-        ) { deliveries.record($0) }
-        try await subscriber.connect()
-        defer { subscriber.disconnect() }
-        try await subscriber.subscribe(topic, qos: .atLeastOnce)
-        let publisher = try MQTTClient(
-            configuration: .init(url: url, clientID: "window-pub-\(UInt32.random(in: 0...UInt32.max))"),
-            logger: Logger(label: "test")
-        ) { _ in }
-        try await publisher.connect()
-        defer { publisher.disconnect() }
-        // The first message wakes the thread and is handled at once; the thread then sleeps until a window has
-        // passed since it woke. A second message, sent once the first has been handled, waits for that.
-        try publisher.publishNow(topic, payload: Array("m0".utf8), qos: .atLeastOnce)
-        try await deliveries.wait(for: 1)
-        for index in 1..<20 {
-            try publisher.publishNow(topic, payload: Array("m\(index)".utf8), qos: .atLeastOnce)
+        try await self.withClients(url: try TestServices.requireMQTT(), window: window) { _, send, deliveries in
+            // The first message wakes the thread and is handled at once; the thread then sleeps until a window
+            // has passed since it woke. A second message, sent once the first has been handled, waits for that.
+            try send(0)
+            try await deliveries.wait(for: 1)
+            for index in 1..<20 { try send(index) }
+            try await deliveries.wait(for: 20)
+            let items = deliveries.items.withLock { $0 }
+            #expect(items.map(\.payload) == (0..<20).map { "m\($0)" })
+            guard items.count == 20 else { return }
+            #expect(items[1].at - items[0].at >= window)
         }
-        try await deliveries.wait(for: 20)
-        let items = deliveries.items.withLock { $0 }
-        #expect(items.map(\.payload) == (0..<20).map { "m\($0)" })
-        guard items.count == 20 else { return }
-        #expect(items[1].at - items[0].at >= window)
     }
 
     @Test("a broker that lets only 20 messages be in flight does not cap a client with a window at 20 per window")
@@ -95,34 +79,24 @@ struct MQTTNetworkLoopTests {
             Issue.record("the private broker did not start")
             return
         }
-        let url = "mqtt://127.0.0.1:\(port)"
-        let topic = "window-test/inflight"
-        let deliveries = Deliveries()
-        let subscriber = try MQTTClient(
-            configuration: .init(url: url, clientID: "inflight-sub", receiveWindow: .milliseconds(200)),
-            logger: Logger(label: "test")
-        ) { deliveries.record($0) }
-        try await subscriber.connect()
-        defer { subscriber.disconnect() }
-        try await subscriber.subscribe(topic, qos: .atLeastOnce)
-        let publisher = try MQTTClient(configuration: .init(url: url, clientID: "inflight-pub"), logger: Logger(label: "test")) { _ in }
-        try await publisher.connect()
-        defer { publisher.disconnect() }
-        let count = 600
-        for index in 0..<count {
-            try publisher.publishNow(topic, payload: Array("m\(index)".utf8), qos: .atLeastOnce)
+        try await self.withClients(url: "mqtt://127.0.0.1:\(port)", window: .milliseconds(200)) { subscriber, send, deliveries in
+            let count = 600
+            for index in 0..<count { try send(index) }
+            try await deliveries.wait(for: count)
+            #expect(deliveries.payloads == (0..<count).map { "m\($0)" })
+            // Capped at 20 per window, the burst would take 30 windows (29 sleeps at least); the thread drains the
+            // backlog in a few (3 when this was written).
+            #expect(subscriber.windowSleeps.load(ordering: .relaxed) < 15)
         }
-        try await deliveries.wait(for: count)
-        #expect(deliveries.payloads == (0..<count).map { "m\($0)" })
-        // Capped at 20 per window, the burst would take 30 windows (29 sleeps at least); the thread drains the
-        // backlog in a few (3 when this was written).
-        #expect(subscriber.windowSleeps.load(ordering: .relaxed) < 15)
     }
 
     @Test("without a window, every message arrives, in order")
     func noWindow() async throws {
-        let deliveries = try await self.deliver(count: 20, window: .zero)
-        #expect(deliveries.payloads == (0..<20).map { "m\($0)" })
+        try await self.withClients(url: try TestServices.requireMQTT(), window: .zero) { _, send, deliveries in
+            for index in 0..<20 { try send(index) }
+            try await deliveries.wait(for: 20)
+            #expect(deliveries.payloads == (0..<20).map { "m\($0)" })
+        }
     }
 
     @Test("a receive window outside 0...1 s is refused")
