@@ -1,29 +1,70 @@
 // Byte helpers shared by the subject table and the dedup table.
 
-/// A fast 64-bit hash of bytes, a word at a time, seeded so that keys cannot be chosen to collide.
+/// A fast 64-bit hash of bytes, seeded so that keys cannot be chosen to collide.
+///
+/// The construction is wyhash's: words of the key, each XORed with a secret, multiplied to 128 bits and the two
+/// halves folded (`fold`). Keys of up to 32 bytes, every subject and message ID the pipeline makes, take two or
+/// three such products, the first two side by side, instead of a chain of one multiply per word. Both factors
+/// carry a secret, so no key word is known to zero a product (wyhash's own secret-free factor can be zeroed).
+@inline(__always)
 func seededHash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
     let count = bytes.count
-    var h = seed ^ (UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15)
-    if count >= 8 {
+    let other = (seed &* 0x9E37_79B9_7F4A_7C15) ^ 0xE703_7ED1_A0B4_28DB
+    let first: UInt64
+    let second: UInt64
+    if count <= 16 {
+        let (a, b) = loadShort(bytes)
+        first = fold(a ^ seed, b ^ other)
+        second = 0
+    } else if count <= 32 {
+        // Overlapping loads: the first and last 16 bytes cover every byte once the length is mixed in.
+        first = fold(bytes.loadUnaligned(as: UInt64.self) ^ seed, bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self) ^ other)
+        second = fold(
+            bytes.loadUnaligned(fromByteOffset: count - 16, as: UInt64.self) ^ other,
+            bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) ^ seed
+        )
+    } else {
+        var state = seed
         var index = 0
-        while index + 8 <= count {
-            h = (h ^ bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-            h ^= h >> 31
-            index += 8
+        while index + 16 < count {
+            state = fold(
+                bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ state ^ 0xA076_1D64_78BD_642F,
+                bytes.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self) ^ other
+            )
+            index += 16
         }
-        if index < count {
-            // The last 8 bytes, overlapping the previous word: no byte loop for the tail.
-            h = (h ^ bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
-        }
-    } else if count > 0 {
-        var word: UInt64 = 0
-        for index in 0..<count { word |= UInt64(bytes[index]) << UInt64(index * 8) }
-        h = (h ^ word) &* 0x94D0_49BB_1331_11EB
+        first = state
+        second = fold(
+            bytes.loadUnaligned(fromByteOffset: count - 16, as: UInt64.self) ^ other,
+            bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) ^ seed
+        )
     }
-    h ^= h >> 33
-    h = h &* 0xFF51_AFD7_ED55_8CCD
-    h ^= h >> 33
-    return h
+    return fold(first ^ second ^ 0x8EBC_6AF0_9C88_C6E3, UInt64(truncatingIfNeeded: count) ^ other ^ 0x5899_65CC_7537_4CC3)
+}
+
+/// The two halves of the 128-bit product of `a` and `b`, XORed.
+@inline(__always)
+private func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let (high, low) = a.multipliedFullWidth(by: b)
+    return high ^ low
+}
+
+/// Keys of at most 16 bytes as two words that, with the length, determine them: the first and last 8 bytes
+/// (overlapping), the first and last 4, or for 1 to 3 bytes the first, middle and last byte.
+@inline(__always)
+private func loadShort(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+    let count = bytes.count
+    if count >= 8 {
+        return (bytes.loadUnaligned(as: UInt64.self), bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+    }
+    if count >= 4 {
+        return (
+            UInt64(bytes.loadUnaligned(as: UInt32.self)),
+            UInt64(bytes.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+        )
+    }
+    guard count > 0 else { return (0, 0) }
+    return (UInt64(bytes[0]) << 16 | UInt64(bytes[count >> 1]) << 8 | UInt64(bytes[count - 1]), 0)
 }
 
 /// Byte-wise equality of two buffers, a word at a time.

@@ -17,7 +17,10 @@
 /// 2. An insert whose prefix has no entry and cannot get one (no free or reusable slot in the window, or rule 3)
 ///    is *untracked*; `untrackedNewest` keeps the newest such insertion number.
 /// 3. While an untracked ID may still be remembered, a prefix without an entry may have remembered IDs: the
-///    table then answers nothing for it and creates no entry for it.
+///    table then answers nothing for it. An entry made for a prefix meanwhile records the newest untracked
+///    insertion (`waitsFor`) and answers nothing until that has left the FIFO, when every untracked ID of the
+///    prefix has too. (Making no entry at all, as this table first did, let one prefix that never found room
+///    and kept publishing keep every new prefix untracked for good.)
 struct IDSeriesTable: ~Copyable {
     /// Prefixes longer than this are not tracked (their IDs go to the index).
     static let maximumPrefixLength = 32
@@ -31,9 +34,13 @@ struct IDSeriesTable: ~Copyable {
         var length: Int
         var highWater: UInt64
         var lastInsert: UInt64
-        /// To a whole cache line, so that reading an entry touches one line.
-        var padding: UInt64 = 0
+        /// The insertion the entry's answers wait for (rule 3), or `IDSeriesTable.waitsForNothing`. It also
+        /// brings the entry to a whole cache line, so that reading an entry touches one line.
+        var waitsFor: UInt64 = IDSeriesTable.waitsForNothing
     }
+
+    /// Not an insertion number (those have 48 bits).
+    static let waitsForNothing: UInt64 = 1 << 63
 
     /// An ID split into prefix and number, with the prefix's key and hash.
     struct Split {
@@ -145,7 +152,12 @@ struct IDSeriesTable: ~Copyable {
     func isCertainlyNew(_ split: Split, head: UInt64, count: Int) -> Bool {
         if let slot = self.find(split) {
             let entry = self.entries[slot]
-            return split.number > entry.highWater || !IDSeriesTable.isLive(entry.lastInsert, head: head, count: count)
+            // Nothing of the prefix is remembered once its newest ID has left, untracked ones being older.
+            if !IDSeriesTable.isLive(entry.lastInsert, head: head, count: count) { return true }
+            if entry.waitsFor != IDSeriesTable.waitsForNothing && IDSeriesTable.isLive(entry.waitsFor, head: head, count: count) {
+                return false
+            }
+            return split.number > entry.highWater
         }
         return !self.untrackedMayBeRemembered(head: head, count: count)
     }
@@ -161,12 +173,24 @@ struct IDSeriesTable: ~Copyable {
     mutating func record(_ split: Split, insertion number: UInt64, head: UInt64, count: Int) {
         if let slot = self.find(split) {
             let wasLive = IDSeriesTable.isLive(self.entries[slot].lastInsert, head: head, count: count)
-            if !wasLive || split.number > self.entries[slot].highWater { self.entries[slot].highWater = split.number }
+            if !wasLive {
+                self.entries[slot].highWater = split.number
+                self.entries[slot].waitsFor = IDSeriesTable.waitsForNothing
+            } else if split.number > self.entries[slot].highWater {
+                self.entries[slot].highWater = split.number
+            }
             self.entries[slot].lastInsert = number
             return
         }
-        if !self.untrackedMayBeRemembered(head: head, count: count), let slot = self.reusableSlot(split, head: head, count: count) {
-            self.entries[slot] = Entry(key: split.key, length: split.length, highWater: split.number, lastInsert: number)
+        if let slot = self.reusableSlot(split, head: head, count: count) {
+            let waitsFor = self.untrackedMayBeRemembered(head: head, count: count) ? self.untrackedNewest : nil
+            self.entries[slot] = Entry(
+                key: split.key,
+                length: split.length,
+                highWater: split.number,
+                lastInsert: number,
+                waitsFor: waitsFor ?? IDSeriesTable.waitsForNothing
+            )
             return
         }
         self.untrackedNewest = number

@@ -38,7 +38,9 @@ struct SubjectTable: ~Copyable {
         self.spans.deallocate()
     }
 
-    /// The ID of `subject`, if it was added.
+    /// The ID of `subject`, if it was added. Inlined, as its callers hold the stream's lock: called out of line
+    /// on the locked state, Swift copied the table's fields to the stack to pass it.
+    @inline(__always)
     func find(_ subject: String) -> UInt32? {
         if let found = subject.utf8.withContiguousStorageIfAvailable({ self.find(UnsafeRawBufferPointer($0)) }) {
             return found
@@ -48,6 +50,7 @@ struct SubjectTable: ~Copyable {
         return copy.utf8.withContiguousStorageIfAvailable { self.find(UnsafeRawBufferPointer($0)) } ?? nil
     }
 
+    @inline(__always)
     func find(_ subject: UnsafeRawBufferPointer) -> UInt32? {
         let hash = seededHash(subject, seed: self.seed)
         let tag = hash & 0xFFFF_FFFF

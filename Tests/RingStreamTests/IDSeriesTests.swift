@@ -89,7 +89,7 @@ struct IDSeriesTests {
         // The tracked IDs leave the window; the untracked one is still remembered.
         table.expire(storedAtOrBefore: 1)
         #expect(!table.isCertainlyNew("v-1"))
-        // A new prefix may not take a freed entry while an untracked ID is remembered.
+        // A new prefix takes a freed entry, but answers nothing while an untracked ID is remembered.
         table.insert("w-1", sequence: 10, time: 3)
         #expect(!table.isCertainlyNew("w-2"))
         table.expire(storedAtOrBefore: 3)
@@ -100,6 +100,41 @@ struct IDSeriesTests {
         #expect(table.isCertainlyNew("v-2"))
         #expect(!table.isCertainlyNew("v-1"))
         #expect(table.lookup("v-1") == 11)
+    }
+
+    @Test("prefixes that come while an untracked ID is remembered are vouched for once it leaves, though they keep publishing")
+    func untrackedDoesNotSpread() {
+        let table = Table(capacity: 100, seed: 4, seriesCapacity: 8)
+        for prefix in 0..<8 { table.insert("s\(prefix)-1", sequence: UInt64(prefix + 1), time: 1) }
+        table.insert("u-1", sequence: 9, time: 2)
+        // The eight tracked prefixes go quiet and leave; u keeps publishing, and w starts.
+        table.expire(storedAtOrBefore: 1)
+        table.insert("w-1", sequence: 10, time: 3)
+        table.insert("u-2", sequence: 11, time: 3)
+        #expect(!table.isCertainlyNew("w-2") && !table.isCertainlyNew("u-3"), "u-1 may still be remembered")
+        // Once the one untracked ID has left, both skip the index, and their retries still do not.
+        table.expire(storedAtOrBefore: 2)
+        #expect(table.isCertainlyNew("w-2") && table.isCertainlyNew("u-3"))
+        #expect(!table.isCertainlyNew("w-1") && !table.isCertainlyNew("u-2"))
+        #expect(table.lookup("w-1") == 10 && table.lookup("u-2") == 11 && table.lookup("u-1") == nil)
+        table.insert("w-2", sequence: 12, time: 4)
+        table.insert("u-3", sequence: 13, time: 4)
+        #expect(table.isCertainlyNew("w-3") && table.isCertainlyNew("u-4"))
+    }
+
+    @Test("an entry made for a prefix with untracked IDs does not vouch above them: a retry of one is still found")
+    func entryAfterUntracked() {
+        let table = Table(capacity: 100, seed: 5, seriesCapacity: 8)
+        for prefix in 0..<8 { table.insert("s\(prefix)-1", sequence: UInt64(prefix + 1), time: 1) }
+        table.insert("p-5", sequence: 9, time: 2)  // untracked: no room
+        table.expire(storedAtOrBefore: 1)
+        table.insert("p-3", sequence: 10, time: 3)  // an older number, arriving late: p gets an entry at 3
+        #expect(!table.isCertainlyNew("p-5"), "p-5 is above the entry's high water, but remembered")
+        #expect(table.lookup("p-5") == 9)
+        #expect(!table.isCertainlyNew("p-6"))
+        table.expire(storedAtOrBefore: 2)
+        #expect(table.isCertainlyNew("p-6") && table.isCertainlyNew("p-5") && table.lookup("p-5") == nil)
+        #expect(!table.isCertainlyNew("p-3") && table.lookup("p-3") == 10)
     }
 
     /// A plain FIFO of (ID, sequence, time) with the table's capacity: what the table must answer.
