@@ -29,6 +29,10 @@ public struct StreamConsumer: Sendable {
         }
     }
 
+    /// Up to this many filters, all literal subjects, a fetch follows each subject's messages instead of
+    /// reading the whole stream.
+    static let maximumChainedFilters = 16
+
     public let configuration: Configuration
     let filters: [SubjectFilter]
     /// The next stream sequence to look at.
@@ -140,6 +144,12 @@ extension StreamCore {
             }
             consumer.nextSequence = self.headSequence
         }
+        if !consumer.filters.isEmpty && consumer.filters.count <= StreamConsumer.maximumChainedFilters
+            && consumer.filters.allSatisfy(\.isLiteral)
+        {
+            self.fetchByChains(&consumer, maxMessages: maxMessages, delivered: &delivered, body)
+            return self.finish(&consumer, delivered: delivered, gaps: gaps)
+        }
         var sequence = consumer.nextSequence
         while sequence < self.nextSequence && delivered < maxMessages {
             let record = self.records[self.slot(sequence)]
@@ -153,6 +163,65 @@ extension StreamCore {
         }
         consumer.nextSequence = max(sequence, consumer.nextSequence)
         return self.finish(&consumer, delivered: delivered, gaps: gaps)
+    }
+
+    /// `fetch` for a consumer whose filters are all literal subjects: it follows each subject's own chain of
+    /// messages (`Record.nextInSubject`) instead of reading every record of the stream, so reading one boiler's
+    /// messages costs what it delivers, not the stream's length, and holds the lock that long only. The chain
+    /// from a subject's oldest stored message holds only stored messages: both limits remove a subject's
+    /// oldest first.
+    private func fetchByChains(
+        _ consumer: inout StreamConsumer,
+        maxMessages: Int,
+        delivered: inout Int,
+        _ body: (StreamMessageView) -> Void
+    ) {
+        // Each subject's first stored message at or after the consumer's position (0: none).
+        var heads: [UInt64] = []
+        heads.reserveCapacity(consumer.filters.count)
+        for filter in consumer.filters {
+            guard let id = self.subjectIDs.find(filter.text) else { continue }
+            heads.append(self.firstStored(subject: id, atOrAfter: consumer.nextSequence))
+        }
+        while delivered < maxMessages {
+            var next = 0
+            for index in heads.indices where heads[index] != 0 && (heads[next] == 0 || heads[index] < heads[next]) {
+                next = index
+            }
+            guard next < heads.count, heads[next] != 0 else {
+                // Every chain is done: nothing on these subjects up to the stream's end.
+                consumer.nextSequence = max(self.nextSequence, consumer.nextSequence)
+                return
+            }
+            let sequence = heads[next]
+            body(self.view(sequence))
+            delivered += 1
+            consumer.nextSequence = sequence + 1
+            // Filters may name one subject twice: every chain standing on this message moves on.
+            for index in heads.indices where heads[index] == sequence {
+                heads[index] = self.records[self.slot(sequence)].nextInSubject
+            }
+        }
+    }
+
+    /// The subject's first stored sequence at or after `start`, 0 when there is none: along its chain from its
+    /// oldest stored message, or by reading the records from `start`, whichever reads fewer.
+    private func firstStored(subject id: UInt32, atOrAfter start: UInt64) -> UInt64 {
+        let state = self.subjects[Int(id)]
+        guard state.liveCount > 0, state.lastSequence >= start else { return 0 }
+        if state.firstLiveSequence >= start { return state.firstLiveSequence }
+        if UInt64(state.liveCount) <= state.lastSequence - start {
+            var sequence = state.firstLiveSequence
+            while sequence != 0 && sequence < start { sequence = self.records[self.slot(sequence)].nextInSubject }
+            return sequence
+        }
+        var sequence = max(start, self.headSequence)
+        while sequence <= state.lastSequence {
+            let record = self.records[self.slot(sequence)]
+            if !record.isDeleted && record.subjectID == id { return sequence }
+            sequence += 1
+        }
+        return 0
     }
 
     private func finish(_ consumer: inout StreamConsumer, delivered: Int, gaps: [StreamGap]) -> FetchResult {

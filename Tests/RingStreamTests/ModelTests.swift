@@ -12,7 +12,9 @@ struct ModelTests {
         "m1", "m2", "m3", "m4", "m5", "m6", "m10", "m01", "n:1", "n:2", "7", "m",
         "a-much-longer-message-id-that-uses-the-id-arena-fast",
     ]
-    static let filterChoices: [[String]] = [[], ["a.>"], ["b.*"], ["a.x"], ["a.*", "b.q"], [">"]]
+    static let filterChoices: [[String]] = [
+        [], ["a.>"], ["b.*"], ["a.x"], ["a.*", "b.q"], [">"], ["a.x", "b.q"], ["b.q", "a.x", "a.x"], ["c.n"],
+    ]
 
     @Test("random operations", arguments: 0..<200)
     func randomOperations(seed: Int) throws {
