@@ -88,36 +88,54 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
     @discardableResult
     public mutating func append(decimal value: UInt64) -> Bool {
         var length = 1
-        var rest = value / 10
-        while rest > 0 {
+        var threshold: UInt64 = 10
+        while length < 20 && value >= threshold {
             length += 1
-            rest /= 10
+            threshold = threshold &* 10  // wraps only past 10^19, when the loop ends
         }
         let start = self.count
         guard length <= MessageID.maximumLength - start else { return false }
         if start + length <= MessageID.inlineCapacity {
             // Straight into the inline bytes: the ingestion path builds an ID per reading.
-            withUnsafeMutableBytes(of: &self.inline) { MessageID.write(value, digitsEndingAt: start + length, in: $0) }
+            _ = withUnsafeMutableBytes(of: &self.inline) { MessageID.writeDecimal(value, endingAt: start + length, in: $0) }
             self.count = start + length
             return true
         }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
         return withUnsafeMutableBytes(of: &digits) { buffer in
-            MessageID.write(value, digitsEndingAt: buffer.count, in: buffer)
+            _ = MessageID.writeDecimal(value, endingAt: buffer.count, in: buffer)
             return self.append(UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - length)...]))
         }
     }
 
-    /// Writes `value`'s decimal digits into `buffer`, the last one just before `end`.
-    private static func write(_ value: UInt64, digitsEndingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) {
+    /// "00" to "99": two digits per division, as the ingestion path writes a number into every reading's ID.
+    private static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051\
+        525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
+        """
+
+    /// Writes `value`'s decimal digits into `buffer`, the last one just before `end`, and returns how many.
+    @inline(__always)
+    private static func writeDecimal(_ value: UInt64, endingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let pairs = UnsafeRawPointer(MessageID.digitPairs.utf8Start)
         var position = end
         var rest = value
-        repeat {
-            position -= 1
-            let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10)
-            buffer[position] = UInt8(truncatingIfNeeded: 48 &+ remainder)
+        while rest >= 100 {
+            let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 100)
+            position -= 2
+            let pair = pairs.loadUnaligned(fromByteOffset: Int(truncatingIfNeeded: remainder) &* 2, as: UInt16.self)
+            buffer.storeBytes(of: pair, toByteOffset: position, as: UInt16.self)
             rest = quotient
-        } while rest > 0
+        }
+        if rest >= 10 {
+            position -= 2
+            let pair = pairs.loadUnaligned(fromByteOffset: Int(truncatingIfNeeded: rest) &* 2, as: UInt16.self)
+            buffer.storeBytes(of: pair, toByteOffset: position, as: UInt16.self)
+        } else {
+            position -= 1
+            buffer.storeBytes(of: UInt8(truncatingIfNeeded: 48 &+ rest), toByteOffset: position, as: UInt8.self)
+        }
+        return end - position
     }
 
     private mutating func spill() {

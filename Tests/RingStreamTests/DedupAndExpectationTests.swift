@@ -92,6 +92,19 @@ struct DedupTests {
         built.append(decimal: UInt64.max)
         #expect(built.description == "b0:18446744073709551615")
         #expect(built == MessageID("b0:18446744073709551615"))
+        // Every number below 10,000 (each pair of digits), and each side of every power of ten.
+        var values = Array(UInt64(0)..<10_000)
+        var power: UInt64 = 10
+        while true {
+            values += [power - 1, power, power + 1]
+            guard power <= UInt64.max / 10 else { break }
+            power *= 10
+        }
+        for value in values {
+            var id = MessageID()
+            id.append(decimal: value)
+            #expect(id.description == String(value), "\(value)")
+        }
     }
 
     /// Appends write the first 40 bytes in place and move to an array past them; random sequences of the three
