@@ -97,13 +97,13 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         guard length <= MessageID.maximumLength - start else { return false }
         if start + length <= MessageID.inlineCapacity {
             // Straight into the inline bytes: the ingestion path builds an ID per reading.
-            _ = withUnsafeMutableBytes(of: &self.inline) { MessageID.writeDecimal(value, endingAt: start + length, in: $0) }
+            withUnsafeMutableBytes(of: &self.inline) { MessageID.writeDecimal(value, endingAt: start + length, in: $0) }
             self.count = start + length
             return true
         }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
         return withUnsafeMutableBytes(of: &digits) { buffer in
-            _ = MessageID.writeDecimal(value, endingAt: buffer.count, in: buffer)
+            MessageID.writeDecimal(value, endingAt: buffer.count, in: buffer)
             return self.append(UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - length)...]))
         }
     }
@@ -114,9 +114,9 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
         """
 
-    /// Writes `value`'s decimal digits into `buffer`, the last one just before `end`, and returns how many.
+    /// Writes `value`'s decimal digits into `buffer`, the last one just before `end`.
     @inline(__always)
-    private static func writeDecimal(_ value: UInt64, endingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) -> Int {
+    private static func writeDecimal(_ value: UInt64, endingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) {
         let pairs = UnsafeRawPointer(MessageID.digitPairs.utf8Start)
         var position = end
         var rest = value
@@ -135,7 +135,6 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
             position -= 1
             buffer.storeBytes(of: UInt8(truncatingIfNeeded: 48 &+ rest), toByteOffset: position, as: UInt8.self)
         }
-        return end - position
     }
 
     private mutating func spill() {
