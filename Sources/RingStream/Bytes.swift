@@ -67,24 +67,32 @@ private func loadShort(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
     return (UInt64(bytes[0]) << 16 | UInt64(bytes[count >> 1]) << 8 | UInt64(bytes[count - 1]), 0)
 }
 
-/// Byte-wise equality of two buffers, a word at a time.
+/// Byte-wise equality of two buffers, a word at a time. Up to 32 bytes (every subject and ID the pipeline
+/// makes) take no loop: two or four overlapping words from each side, their differences ORed.
+@inline(__always)
 func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
     let count = a.count
     guard count == b.count else { return false }
-    if count >= 8 {
+    @inline(__always) func difference(_ offset: Int) -> UInt64 {
+        a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+    }
+    if count > 16 {
+        if count <= 32 {
+            return difference(0) | difference(8) | difference(count - 16) | difference(count - 8) == 0
+        }
         var index = 0
         while index + 8 <= count {
-            if a.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                != b.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            {
-                return false
-            }
+            if difference(index) != 0 { return false }
             index += 8
         }
         // The tail as the last 8 bytes, overlapping what was already compared.
-        return index == count
-            || a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        return index == count || difference(count - 8) == 0
+    }
+    if count >= 8 { return difference(0) | difference(count - 8) == 0 }
+    if count >= 4 {
+        return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+            && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+                == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
     }
     for index in 0..<count where a[index] != b[index] { return false }
     return true

@@ -51,7 +51,7 @@ extension RingStream {
             options: PublishOptions = .none,
             now: StreamInstant
         ) throws(StreamError) -> PublishAck {
-            try self.core.pointee.publish(subject: .name(subject), payload: payload, options: options, now: now)
+            try self.core.pointee.publish(subject: subject, payload: payload, options: options, now: now)
         }
 
         /// Publishes `payload` on the handle's subject at `now`, without hashing or comparing the subject's name.
@@ -63,7 +63,7 @@ extension RingStream {
             now: StreamInstant
         ) throws(StreamError) -> PublishAck {
             guard subject.stream == self.identity else { throw .foreignHandle(stream: self.core.pointee.name) }
-            return try self.core.pointee.publish(subject: .handle(subject), payload: payload, options: options, now: now)
+            return try self.core.pointee.publish(subjectID: subject.id, newName: "", payload: payload, options: options, now: now)
         }
 
         /// How many IDs to announce ahead of their publishes: announce a long batch in chunks of this. Each

@@ -29,7 +29,10 @@ extension RingStream {
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         try self.checkOwned(subject)
-        return try self.publish(.handle(subject), payload: payload, options: options, now: now)
+        let idProbe = self.probe(options)
+        return try self.withCore { core throws(StreamError) in
+            try core.publish(subjectID: subject.id, newName: "", payload: payload, options: options, now: now, idProbe: idProbe)
+        }
     }
 
     /// The last sequence ever stored on the handle's subject, even if since evicted.
@@ -53,10 +56,13 @@ extension RingStream {
         subject: SubjectHandle,
         _ body: (StreamMessageView) -> Result
     ) throws(StreamError) -> Result {
-        try self.withLastMessage(.handle(subject), body)
+        var result: Result?
+        try self.visitLastMessage(subject: subject) { result = body($0) }
+        return try Self.found(result)
     }
 
     /// Calls `visit` with the newest stored message on the handle's subject, if one is stored.
+    @usableFromInline
     func visitLastMessage(subject: SubjectHandle, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
         try self.checkOwned(subject)
         self.withCore { core in

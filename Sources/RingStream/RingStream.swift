@@ -63,23 +63,17 @@ public final class RingStream: Sendable {
         options: PublishOptions = .none,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
-        try self.publish(.name(subject), payload: payload, options: options, now: now)
-    }
-
-    /// A publish by name or by a handle already checked to be this stream's.
-    @inline(__always)
-    func publish(
-        _ subject: SubjectKey,
-        payload: UnsafeRawBufferPointer,
-        options: PublishOptions,
-        now: StreamInstant
-    ) throws(StreamError) -> PublishAck {
-        // The ID is hashed and split, and its index buckets and series entry start loading, before the lock:
-        // a prefetch does not wait, so the cache misses overlap taking the lock and the publish's work.
-        let idProbe = options.messageID.map { id in id.withUnsafeBytes { self.dedupLocator.probe($0) } }
+        let idProbe = self.probe(options)
         return try self.withCore { core throws(StreamError) in
             try core.publish(subject: subject, payload: payload, options: options, now: now, idProbe: idProbe)
         }
+    }
+
+    /// The publish's message ID hashed and split, its index buckets and series entry starting to load. Done
+    /// before the lock: a prefetch does not wait, so the cache misses overlap taking the lock and the publish.
+    @inline(__always)
+    func probe(_ options: PublishOptions) -> DedupTable.Probe? {
+        options.messageID.map { id in id.withUnsafeBytes { self.dedupLocator.probe($0) } }
     }
 
     /// Publishes `payload` on `subject` at `now`; see ``publish(subject:payload:options:now:)-(_,UnsafeRawBufferPointer,_,_)``.
@@ -124,37 +118,22 @@ public final class RingStream: Sendable {
         subject: String,
         _ body: (StreamMessageView) -> Result
     ) throws(StreamError) -> Result {
-        try self.withLastMessage(.name(subject), body)
-    }
-
-    /// How a last-message read names its subject.
-    @usableFromInline
-    enum SubjectKey {
-        case name(String)
-        case handle(SubjectHandle)
-    }
-
-    @inlinable
-    func withLastMessage<Result: Sendable>(
-        _ subject: SubjectKey,
-        _ body: (StreamMessageView) -> Result
-    ) throws(StreamError) -> Result {
-        // Generic code is not specialised across modules; the work is done by a non-generic visitor.
+        // Generic code is not specialised across modules; the work is done by a non-generic visitor, which
+        // borrows the name (wrapped in a value that owned it, it cost an atomic retain and release per read).
         var result: Result?
-        try self.visitLastMessage(subject) { result = body($0) }
+        try self.visitLastMessage(subject: subject) { result = body($0) }
+        return try Self.found(result)
+    }
+
+    /// What a last-message read's body returned, or 10037 when there was no message to call it with.
+    @inlinable
+    static func found<Result>(_ result: consuming Result?) throws(StreamError) -> Result {
         guard let result else { throw StreamError(code: .noMessageFound, description: "no message found") }
         return result
     }
 
-    @usableFromInline
-    func visitLastMessage(_ subject: SubjectKey, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
-        switch subject {
-        case .name(let name): try self.visitLastMessage(subject: name, visit)
-        case .handle(let handle): try self.visitLastMessage(subject: handle, visit)
-        }
-    }
-
     /// Calls `visit` with the newest stored message on a subject; throws 10037 when none is stored.
+    @usableFromInline
     func visitLastMessage(subject: String, _ visit: (StreamMessageView) -> Void) throws(StreamError) {
         // A literal subject is one hash lookup; only wildcards (or unknown subjects, to report a malformed
         // filter properly) pay for parsing.

@@ -159,9 +159,33 @@ struct StreamCore: ~Copyable {
 // MARK: - Publishing
 
 extension StreamCore {
-    /// `subject` is a name, or a handle that the caller has checked belongs to this stream.
+    /// Publishes on the subject named `name`: its ID when it is known, else checked and added if the publish
+    /// succeeds. The name is borrowed all the way down: wrapping it in a value that owns it (an enum with a
+    /// name or a handle) cost an atomic retain and release of the name's storage per publish.
+    @inline(__always)
     mutating func publish(
-        subject: RingStream.SubjectKey,
+        subject name: String,
+        payload: UnsafeRawBufferPointer,
+        options: PublishOptions,
+        now requested: StreamInstant,
+        idProbe knownProbe: DedupTable.Probe? = nil
+    ) throws(StreamError) -> PublishAck {
+        if let knownID = self.subjectIDs.find(name) {
+            return try self.publish(subjectID: knownID, newName: "", payload: payload, options: options, now: requested, idProbe: knownProbe)
+        }
+        try Subject.validateLiteral(name)
+        guard self.filters.contains(where: { $0.matches(name) }) else {
+            throw .subjectNotInStream(name, stream: self.name)
+        }
+        guard self.subjects.count < self.maxSubjects else { throw .subjectLimitReached(self.maxSubjects) }
+        return try self.publish(subjectID: nil, newName: name, payload: payload, options: options, now: requested, idProbe: knownProbe)
+    }
+
+    /// Publishes on subject `knownID` (a handle that the caller has checked belongs to this stream, or a name
+    /// already looked up), or when it is `nil` on the new subject `newName`, already checked.
+    mutating func publish(
+        subjectID knownID: UInt32?,
+        newName: String,
         payload: UnsafeRawBufferPointer,
         options: PublishOptions,
         now requested: StreamInstant,
@@ -178,22 +202,6 @@ extension StreamCore {
         }
         // Stored timestamps never go backwards, so time-based reads can search them.
         let now = max(requested.nanosecondsSinceEpoch, self.lastTimestamp)
-        let knownID: UInt32?
-        var newName = ""
-        switch subject {
-        case .handle(let handle):
-            knownID = handle.id
-        case .name(let name):
-            knownID = self.subjectIDs.find(name)
-            if knownID == nil {
-                try Subject.validateLiteral(name)
-                guard self.filters.contains(where: { $0.matches(name) }) else {
-                    throw .subjectNotInStream(name, stream: self.name)
-                }
-                guard self.subjects.count < self.maxSubjects else { throw .subjectLimitReached(self.maxSubjects) }
-                newName = name
-            }
-        }
         guard payload.count <= self.maxMessageSize else { throw .messageTooLarge }
 
         self.expire(now: now)

@@ -2,7 +2,7 @@
 import Testing
 
 /// The hash behind the subject table and the dedup index: every byte and the length count, the seed counts,
-/// and the bits the index uses spread the IDs the pipeline makes evenly.
+/// and the bits the index uses spread the IDs the pipeline makes evenly. Also the byte equality both tables use.
 @Suite("Seeded hash")
 struct SeededHashTests {
     private func hash(_ bytes: [UInt8], seed: UInt64 = 0x1234_5678_9ABC_DEF0) -> UInt64 {
@@ -25,6 +25,30 @@ struct SeededHashTests {
             }
             // A zero byte appended is a different key (the length is hashed, not only the bytes).
             #expect(self.hash(key + [0]) != original, "length \(length) and the same key with a 0 appended")
+        }
+    }
+
+    @Test("bytesEqual: equal copies are equal; one changed byte anywhere, or another length, is not (0 to 80 bytes)")
+    func equalityEveryByte() {
+        for length in 0...80 {
+            let key = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ length) }
+            // Copies in other buffers, at an odd offset, so that no comparison can lean on shared storage or alignment.
+            let copy = [0x55] + key
+            let equal = key.withUnsafeBytes { k in copy.withUnsafeBytes { bytesEqual(k, UnsafeRawBufferPointer(rebasing: $0[1...])) } }
+            #expect(equal, "length \(length)")
+            for position in 0..<length {
+                for flip: UInt8 in [0x01, 0x80] {
+                    var changed = copy
+                    changed[position + 1] ^= flip
+                    let same = key.withUnsafeBytes { k in
+                        changed.withUnsafeBytes { bytesEqual(k, UnsafeRawBufferPointer(rebasing: $0[1...])) }
+                    }
+                    #expect(!same, "length \(length), byte \(position), flip \(flip)")
+                }
+            }
+            let longer = key + [0]
+            let prefixEqual = key.withUnsafeBytes { k in longer.withUnsafeBytes { bytesEqual(k, $0) } }
+            #expect(!prefixEqual, "length \(length) against itself with a 0 appended")
         }
     }
 

@@ -7,6 +7,8 @@
 //   instructions-driver OPERATION N
 //     read-by-name     withLastMessage(subject: String) over 1,000 subjects in turn
 //     read-by-handle   the same by SubjectHandle
+//     sequence-by-name lastSequence(subject: String) over 1,000 subjects in turn
+//     sequence-by-handle the same by SubjectHandle
 //     publish          publish(subject: String) with a message ID `{i}:{n}` and expectedLastSubjectSequence
 //     publish-batch    10 per withPublisher by handle, IDs `{i}:{boot}:{seq}` as the ingestion worker makes them
 //     fetch-literal    a consumer of one subject of 1,000, batches of 256 (per delivered message)
@@ -56,6 +58,10 @@ case "read-by-name":
     for n in 0..<count { sum &+= (try? stream.withLastMessage(subject: subjects[n % 1000]) { $0.sequence }) ?? 0 }
 case "read-by-handle":
     for n in 0..<count { sum &+= (try? stream.withLastMessage(subject: handles[n % 1000]) { $0.sequence }) ?? 0 }
+case "sequence-by-name":
+    for n in 0..<count { sum &+= stream.lastSequence(subject: subjects[n % 1000]) }
+case "sequence-by-handle":
+    for n in 0..<count { sum &+= (try? stream.lastSequence(subject: handles[n % 1000])) ?? 0 }
 case "publish":
     try publishSingles(count)
 case "publish-batch":
