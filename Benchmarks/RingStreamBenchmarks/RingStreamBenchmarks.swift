@@ -40,64 +40,104 @@ let benchmarks: @Sendable () -> Void = {
             self.tick = tick
         }
 
-        /// The next message's subject index, options and time: a message ID `{subject}:{counter}` and the
-        /// subject's last sequence as the expectation, as the snapshotter and controller publish.
-        @inline(__always)
-        func next() -> (index: Int, options: PublishOptions, now: StreamInstant) {
-            let index = Int(self.counter % UInt64(self.subjects.count))
-            var id = MessageID()
-            id.append(decimal: UInt64(index))
-            id.append(byte: UInt8(ascii: ":"))
-            id.append(decimal: self.counter)
-            self.counter += 1
-            self.now += self.tick
-            let options = PublishOptions(messageID: id, expectedLastSubjectSequence: self.lastPerSubject[index])
-            return (index, options, StreamInstant(nanosecondsSinceEpoch: self.now))
-        }
-
-        /// The next batch's subjects, options and times, filled before the lock is taken.
-        var batch = [(index: Int, options: PublishOptions, now: StreamInstant)](
-            repeating: (0, PublishOptions(), StreamInstant(nanosecondsSinceEpoch: 0)),
-            count: 10
-        )
-
-        /// Ten publishes under one lock, as the ingestion path does for a batch payload of ten readings; with
-        /// `announce`, their message IDs are announced first, as the ingestion path also does.
-        func publishBatchOfTen(_ payload: UnsafeRawBufferPointer, announce: Bool) {
-            for slot in 0..<10 { self.batch[slot] = self.next() }
-            do {
-                try self.stream.withPublisher { publisher throws(StreamError) in
-                    if announce {
-                        for slot in 0..<10 {
-                            if let id = self.batch[slot].options.messageID { publisher.announce(messageID: id) }
-                        }
-                    }
-                    for slot in 0..<10 {
-                        let (index, options, now) = self.batch[slot]
-                        let ack = try publisher.publish(subject: self.subjects[index], payload: payload, options: options, now: now)
-                        self.lastPerSubject[index] = ack.sequence
-                    }
-                }
-            } catch {
-                fatalError("benchmark publish failed: \(error)")
-            }
-        }
-
         /// The subjects' handles, for publishing by handle; resolved once every subject has a message.
         lazy var handles: [RingStream.SubjectHandle] = self.subjects.compactMap { self.stream.handle(subject: $0) }
 
-        func publish(_ payload: UnsafeRawBufferPointer, withID: Bool = true, byHandle: Bool = false) {
-            var (index, options, now) = self.next()
-            if !withID { options.messageID = nil }
-            do {
-                let ack =
-                    byHandle
-                    ? try self.stream.publish(subject: self.handles[index], payload: payload, options: options, now: now)
-                    : try self.stream.publish(subject: self.subjects[index], payload: payload, options: options, now: now)
-                self.lastPerSubject[index] = ack.sequence
-            } catch {
-                fatalError("benchmark publish failed: \(error)")
+        /// Publishes `count` messages, one lock each, round-robin over the subjects: each with the message ID
+        /// `{subject}:{counter}` and the subject's last sequence as the expectation, as the snapshotter and the
+        /// controller publish (`withID: false` drops the ID).
+        ///
+        /// The loop keeps the publisher's state in locals and lends `lastPerSubject` once: this class's stored
+        /// properties are checked for exclusive access at run time on each use (`swift_beginAccess`, about 50
+        /// instructions, twice per publish when the loop called a method per message), a cost of this harness
+        /// and not of the stream. Each message still gets its own ID, built as a caller builds it.
+        func publish(count: Int, _ payload: UnsafeRawBufferPointer, withID: Bool = true, byHandle: Bool = false) {
+            let stream = self.stream
+            let subjects = self.subjects
+            let handles = byHandle ? self.handles : []
+            var counter = self.counter
+            var now = self.now
+            let tick = self.tick
+            self.lastPerSubject.withUnsafeMutableBufferPointer { last in
+                for _ in 0..<count {
+                    let index = Int(counter % UInt64(subjects.count))
+                    var options = PublishOptions(expectedLastSubjectSequence: last[index])
+                    if withID { options.messageID = Publisher.messageID(index: index, counter: counter) }
+                    counter += 1
+                    now += tick
+                    let time = StreamInstant(nanosecondsSinceEpoch: now)
+                    do {
+                        let ack =
+                            byHandle
+                            ? try stream.publish(subject: handles[index], payload: payload, options: options, now: time)
+                            : try stream.publish(subject: subjects[index], payload: payload, options: options, now: time)
+                        last[index] = ack.sequence
+                    } catch {
+                        fatalError("benchmark publish failed: \(error)")
+                    }
+                }
             }
+            self.counter = counter
+            self.now = now
+        }
+
+        /// `{subject}:{counter}`, as the snapshotter and controller publish.
+        @inline(__always)
+        static func messageID(index: Int, counter: UInt64) -> MessageID {
+            var id = MessageID()
+            id.append(decimal: UInt64(index))
+            id.append(byte: UInt8(ascii: ":"))
+            id.append(decimal: counter)
+            return id
+        }
+
+        /// Publishes `batches` batches of ten under one lock each, as the ingestion path does for a batch payload
+        /// of ten readings; with `announce`, their message IDs are announced first, as the ingestion path also
+        /// does. Each batch's IDs and options are made before its lock is taken; state in locals as above.
+        func publishBatchesOfTen(_ batches: Int, _ payload: UnsafeRawBufferPointer, announce: Bool) {
+            let stream = self.stream
+            let subjects = self.subjects
+            var counter = self.counter
+            var now = self.now
+            let tick = self.tick
+            var batch = [(index: Int, options: PublishOptions, now: StreamInstant)](
+                repeating: (0, PublishOptions(), StreamInstant(nanosecondsSinceEpoch: 0)),
+                count: 10
+            )
+            self.lastPerSubject.withUnsafeMutableBufferPointer { last in
+                for _ in 0..<batches {
+                    for slot in 0..<10 {
+                        let index = Int(counter % UInt64(subjects.count))
+                        let options = PublishOptions(
+                            messageID: Publisher.messageID(index: index, counter: counter),
+                            expectedLastSubjectSequence: last[index]
+                        )
+                        counter += 1
+                        now += tick
+                        batch[slot] = (index, options, StreamInstant(nanosecondsSinceEpoch: now))
+                    }
+                    do {
+                        try stream.withPublisher { publisher throws(StreamError) in
+                            if announce {
+                                for slot in 0..<10 {
+                                    if let id = batch[slot].options.messageID { publisher.announce(messageID: id) }
+                                }
+                            }
+                            for slot in 0..<10 {
+                                let index = batch[slot].index
+                                let ack = try publisher.publish(
+                                    subject: subjects[index], payload: payload, options: batch[slot].options, now: batch[slot].now
+                                )
+                                last[index] = ack.sequence
+                            }
+                        }
+                    } catch {
+                        fatalError("benchmark publish failed: \(error)")
+                    }
+                }
+            }
+            self.counter = counter
+            self.now = now
         }
     }
 
@@ -132,14 +172,14 @@ let benchmarks: @Sendable () -> Void = {
             // Steady state: the ring and the dedup table are full and evicting before measuring starts.
             let publisher = self.make()
             self.payload.withUnsafeBytes { bytes in
-                for _ in 0..<(3 << 20) { publisher.publish(bytes) }
+                publisher.publish(count: 3 << 20, bytes)
             }
             return publisher
         }()
         lazy var filledStream: RingStream = {
             let publisher = self.make()
             self.payload.withUnsafeBytes { bytes in
-                for _ in 0..<(1 << 20) { publisher.publish(bytes) }
+                publisher.publish(count: 1 << 20, bytes)
             }
             return publisher.stream
         }()
@@ -162,7 +202,7 @@ let benchmarks: @Sendable () -> Void = {
         let publisher = fixtures.warmPublisher
         payload.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { publisher.publish(bytes) }
+            publisher.publish(count: benchmark.scaledIterations.count, bytes)
             benchmark.stopMeasurement()
         }
     }
@@ -175,7 +215,7 @@ let benchmarks: @Sendable () -> Void = {
         precondition(publisher.handles.count == subjectCount, "every subject has a handle after the warm-up")
         payload.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { publisher.publish(bytes, byHandle: true) }
+            publisher.publish(count: benchmark.scaledIterations.count, bytes, byHandle: true)
             benchmark.stopMeasurement()
         }
     }
@@ -187,7 +227,7 @@ let benchmarks: @Sendable () -> Void = {
         let publisher = fixtures.warmPublisher
         payload.withUnsafeBytes { bytes in
             benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { publisher.publish(bytes, withID: false) }
+            publisher.publish(count: benchmark.scaledIterations.count, bytes, withID: false)
             benchmark.stopMeasurement()
         }
     }
@@ -202,7 +242,7 @@ let benchmarks: @Sendable () -> Void = {
             let batches = benchmark.scaledIterations.count / 10
             payload.withUnsafeBytes { bytes in
                 benchmark.startMeasurement()
-                for _ in 0..<batches { publisher.publishBatchOfTen(bytes, announce: announce) }
+                publisher.publishBatchesOfTen(batches, bytes, announce: announce)
                 benchmark.stopMeasurement()
             }
         }

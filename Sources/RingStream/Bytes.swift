@@ -44,7 +44,7 @@ func seededHash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
 
 /// The two halves of the 128-bit product of `a` and `b`, XORed.
 @inline(__always)
-private func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
     let (high, low) = a.multipliedFullWidth(by: b)
     return high ^ low
 }

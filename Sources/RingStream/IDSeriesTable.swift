@@ -81,14 +81,14 @@ struct IDSeriesTable: ~Copyable {
         /// or its prefix is too long to track.
         @inline(__always)
         func split(_ id: UnsafeRawBufferPointer) -> Split? {
-            var start = id.count
-            while start > 0 && id[start - 1] &- UInt8(ascii: "0") < 10 { start -= 1 }
-            let digits = id.count - start
+            let count = id.count
+            let start = Locator.digitsStart(id)
+            let digits = count - start
             guard digits > 0 && digits <= 19 && start <= IDSeriesTable.maximumPrefixLength else { return nil }
             // "07" and "7" are different IDs; only the canonical spelling maps back to its number.
             if digits > 1 && id[start] == UInt8(ascii: "0") { return nil }
             var number: UInt64 = 0
-            for index in start..<id.count { number = number &* 10 &+ UInt64(id[index] &- UInt8(ascii: "0")) }
+            for index in start..<count { number = number &* 10 &+ UInt64(id[index] &- UInt8(ascii: "0")) }
             // Word by word in registers: bytes stored one at a time and then loaded as a word would stall the load.
             let key: Key = (
                 Locator.word(id, 0, start), Locator.word(id, 8, start),
@@ -102,10 +102,32 @@ struct IDSeriesTable: ~Copyable {
             return Split(key: key, length: start, number: number, hash: hash ^ (hash >> 32))
         }
 
-        /// The prefix's bytes `offset..<offset + 8` as a little-endian word, zero past `length`.
+        /// Where the ID's trailing decimal digits start (its length when it ends in something else). Eight bytes
+        /// at a time: a byte is a digit when, XORed with "0", it is below 10; the test is done on all eight at
+        /// once without carries between them, and the first non-digit from the end is the highest flagged byte.
+        @inline(__always)
+        static func digitsStart(_ id: UnsafeRawBufferPointer) -> Int {
+            var start = id.count
+            while start >= 8 {
+                let word = id.loadUnaligned(fromByteOffset: start - 8, as: UInt64.self) ^ 0x3030_3030_3030_3030
+                let notDigit = ((word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676 | word) & 0x8080_8080_8080_8080
+                if notDigit != 0 { return start - notDigit.leadingZeroBitCount / 8 }
+                start -= 8
+            }
+            while start > 0 && id[start - 1] &- UInt8(ascii: "0") < 10 { start -= 1 }
+            return start
+        }
+
+        /// The prefix's bytes `offset..<offset + 8` as a little-endian word, zero past `length` (the prefix's
+        /// length; the ID goes on past it).
         @inline(__always)
         private static func word(_ id: UnsafeRawBufferPointer, _ offset: Int, _ length: Int) -> UInt64 {
-            if offset + 8 <= length { return id.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+            if offset >= length { return 0 }
+            if offset + 8 <= id.count {
+                let word = id.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                let kept = length - offset
+                return kept >= 8 ? word : word & (UInt64.max >> UInt64(64 - 8 * kept))
+            }
             var word: UInt64 = 0
             var index = offset
             while index < length {

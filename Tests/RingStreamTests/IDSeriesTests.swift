@@ -51,6 +51,54 @@ struct IDSeriesTests {
         #expect(table.split(prefix32 + "q1") == nil, "prefix of 33 bytes")
     }
 
+    @Test("splitting agrees with a byte-at-a-time reference for random IDs of 1 to 48 bytes, every byte value included")
+    func splittingAgreesWithReference() {
+        let table = Table(capacity: 16, seed: 7)
+        let locator = table.table.locator
+        var random = SeededGenerator(seed: 0x5EED_0001)
+        for round in 0..<20_000 {
+            let length = Int(random.next() % 48) + 1
+            // Mostly digits near the end, so that tails of every length (past 8 and 16 bytes too) come up.
+            let tail = Int(random.next() % UInt64(length + 1))
+            var id = [UInt8]()
+            for index in 0..<length {
+                let digit = index >= length - tail && random.next() % 16 != 0
+                id.append(digit ? UInt8(ascii: "0") + UInt8(random.next() % 10) : UInt8(truncatingIfNeeded: random.next()))
+            }
+            // The reference: the trailing digits, byte by byte.
+            var start = id.count
+            while start > 0 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(id[start - 1]) { start -= 1 }
+            let digits = id.count - start
+            let splits = digits > 0 && digits <= 19 && start <= 32 && !(digits > 1 && id[start] == UInt8(ascii: "0"))
+            let split = id.withUnsafeBytes { locator.series.split($0) }
+            #expect(id.withUnsafeBytes { IDSeriesTable.Locator.digitsStart($0) } == start, "round \(round): \(id)")
+            guard let split else {
+                #expect(!splits, "round \(round): \(id) should split at \(start)")
+                continue
+            }
+            #expect(splits && split.length == start, "round \(round): \(id)")
+            #expect(split.number == id[start...].reduce(0) { $0 &* 10 &+ UInt64($1 - UInt8(ascii: "0")) }, "round \(round)")
+            var padded = [UInt8](repeating: 0, count: 32)
+            padded.replaceSubrange(0..<start, with: id[0..<start])
+            let words = padded.withUnsafeBytes { bytes in (0..<4).map { bytes.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) } }
+            #expect([split.key.0, split.key.1, split.key.2, split.key.3] == words, "round \(round): \(id)")
+        }
+    }
+
+    @Test("the index's hash of a split ID depends on its prefix and its number, and is the same for the same bytes")
+    func splitHash() {
+        let table = Table(capacity: 16, seed: 9)
+        func hash(_ id: String) -> UInt64 { var text = id; return text.withUTF8 { table.table.hash(UnsafeRawBufferPointer($0)) } }
+        #expect(hash("b1:42") == hash("b1:42"))
+        #expect(hash("b1:42") != hash("b1:43"))
+        #expect(hash("b1:42") != hash("b2:42"))
+        #expect(hash("b1:42") != hash("b1:042"), "the noncanonical spelling is hashed as bytes")
+        var seen: Set<UInt64> = []
+        for prefix in ["", "a", "b1:", "boiler-0001:5f3a9c1e:"] {
+            for number in 0..<2000 { #expect(seen.insert(hash(prefix + String(number))).inserted, "\(prefix)\(number)") }
+        }
+    }
+
     @Test("an ID above its prefix's high water skips the index; a retry, a noncanonical spelling, or a forgotten prefix does not")
     func highWater() {
         let table = Table(capacity: 100, seed: 2)
