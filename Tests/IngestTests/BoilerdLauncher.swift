@@ -44,22 +44,27 @@ struct BoilerdLauncher {
     var logPath: String { FileManager.default.temporaryDirectory.appendingPathComponent("boilerd-test-\(self.port).log").path }
 
     /// Waits until `/readyz` answers 200; returns whether it did within `timeout`.
+    ///
+    /// It asks at least once after the deadline has passed, as `IngestHarness.eventually` does: a test task can be
+    /// kept from running for tens of seconds (two cores, and other tests' blocking waits holding the cooperative
+    /// pool's threads), and it then woke past its deadline and failed without asking again. That was seen in CI
+    /// at `b6ff8a7`: boilerd had logged "MQTT connected" in its first second, and the test reported it never ready.
     func waitUntilReady(timeout: Duration = .seconds(20)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             if try run(["curl", "-sf", "http://127.0.0.1:\(self.port)/readyz"]).status == 0 { return true }
+            if ContinuousClock.now >= deadline { return false }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return false
     }
 
     /// Waits until `boilerd` is ready; if it is not within 40 s (a loaded machine), or it exits, fails with its
     /// status and the end of its output, so the reason is in the test report.
     func requireReady(_ boilerd: ChildProcess, _ what: String = "boilerd never became ready") async throws {
         let deadline = ContinuousClock.now + .seconds(40)
-        while ContinuousClock.now < deadline && boilerd.process.isRunning {
+        repeat {
             if try await self.waitUntilReady(timeout: .seconds(1)) { return }
-        }
+        } while ContinuousClock.now < deadline && boilerd.process.isRunning
         let (status, _) = boilerd.finish()
         let log = (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? "(no log at \(self.logPath))"
         struct NotReady: Error, CustomStringConvertible { let description: String }
