@@ -9,7 +9,7 @@
 @inline(__always)
 func seededHash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
     let count = bytes.count
-    let other = (seed &* 0x9E37_79B9_7F4A_7C15) ^ 0xE703_7ED1_A0B4_28DB
+    let other = hashPartner(of: seed)
     let first: UInt64
     let second: UInt64
     if count <= 16 {
@@ -41,6 +41,10 @@ func seededHash(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
     }
     return fold(first ^ second ^ 0x8EBC_6AF0_9C88_C6E3, UInt64(truncatingIfNeeded: count) ^ other ^ 0x5899_65CC_7537_4CC3)
 }
+
+/// The second secret derived from a hash's seed: the seed goes into one factor of a product, this into the other.
+@inline(__always)
+func hashPartner(of seed: UInt64) -> UInt64 { (seed &* 0x9E37_79B9_7F4A_7C15) ^ 0xE703_7ED1_A0B4_28DB }
 
 /// The two halves of the 128-bit product of `a` and `b`, XORed.
 @inline(__always)

@@ -132,8 +132,13 @@ struct DedupTable: ~Copyable {
 
         /// A 64-bit hash of the ID bytes, seeded per stream so IDs cannot be chosen to collide.
         @inline(__always)
-        func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-            if let split = self.series.split(bytes) { return self.hash(split) }
+        func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { self.hash(bytes, split: self.series.split(bytes)) }
+
+        /// The same hash, given the ID's split (`series.split(bytes)`): the one place that picks how an ID is
+        /// hashed, so that every caller agrees.
+        @inline(__always)
+        func hash(_ bytes: UnsafeRawBufferPointer, split: IDSeriesTable.Split?) -> UInt64 {
+            if let split { return self.hash(split) }
             return seededHash(bytes, seed: self.seed)
         }
 
@@ -145,7 +150,7 @@ struct DedupTable: ~Copyable {
         func hash(_ split: IDSeriesTable.Split) -> UInt64 {
             // One product alone is too regular for a counter: the IDs n and n + 1 differ by the same step in
             // its low half and hardly at all in its high half. A second product mixes them.
-            let mixed = fold(split.hash ^ self.seed, split.number ^ (self.seed &* 0x9E37_79B9_7F4A_7C15) ^ 0xE703_7ED1_A0B4_28DB)
+            let mixed = fold(split.hash ^ self.seed, split.number ^ hashPartner(of: self.seed))
             return fold(mixed ^ 0x8EBC_6AF0_9C88_C6E3, split.hash ^ 0x5899_65CC_7537_4CC3)
         }
 
@@ -162,7 +167,7 @@ struct DedupTable: ~Copyable {
         @inline(__always)
         func probe(_ bytes: UnsafeRawBufferPointer) -> Probe {
             let split = self.series.split(bytes)
-            let probe = Probe(hash: split.map { self.hash($0) } ?? seededHash(bytes, seed: self.seed), split: split)
+            let probe = Probe(hash: self.hash(bytes, split: split), split: split)
             self.prefetch(probe.hash)
             if let split = probe.split { self.series.prefetch(split) }
             return probe
