@@ -57,7 +57,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["Telemetry"],
+            dependencies: ["Telemetry", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         // libmosquitto (Debian's libmosquitto-dev), found through pkg-config.

@@ -71,7 +71,7 @@ struct OpenAPITests {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UInt32.random(in: 0...UInt32.max)).json")
         defer { try? FileManager.default.removeItem(at: file) }
         try JSONSerialization.data(withJSONObject: recorded).write(to: file)
-        let result = try run([
+        let result = try await run([
             "python3", Self.repository.appendingPathComponent("schemas/check-openapi.py").path, file.path,
             Self.repository.appendingPathComponent("schemas/openapi.yaml").path,
         ])

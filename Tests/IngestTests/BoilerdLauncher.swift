@@ -52,7 +52,7 @@ struct BoilerdLauncher {
     func waitUntilReady(timeout: Duration = .seconds(20)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if try run(["curl", "-sf", "http://127.0.0.1:\(self.port)/readyz"]).status == 0 { return true }
+            if try await run(["curl", "-sf", "http://127.0.0.1:\(self.port)/readyz"]).status == 0 { return true }
             if ContinuousClock.now >= deadline { return false }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -29,10 +29,10 @@ struct BoilerdProcessTests {
 
         // Three readings of one open hour, sent with the real mosquitto_pub.
         let payload = #"{"v":1,"boot":"p","seq":0,"ts_ms":1764165600000,"period_ms":10,"water_c":[60.5,61,61.5]}"#
-        #expect(try run(["mosquitto_pub", "-L", "\(mqttURL)/\(prefix)/b1/telemetry", "-q", "1", "-m", payload]).status == 0)
+        #expect(try await run(["mosquitto_pub", "-L", "\(mqttURL)/\(prefix)/b1/telemetry", "-q", "1", "-m", payload]).status == 0)
         var seen = ""
         for _ in 0..<50 where !seen.contains("61.5") {
-            seen = try run(["curl", "-sf", "http://127.0.0.1:\(port)/v1/boilers/b1"]).output
+            seen = try await run(["curl", "-sf", "http://127.0.0.1:\(port)/v1/boilers/b1"]).output
             if !seen.contains("61.5") { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(seen.contains(#""water_c":61.5"#), "\(seen)")

@@ -17,8 +17,8 @@ struct BrokerRestartTests {
     @Test func readingsSentDuringAnOutageArriveAfterIt() async throws {
         _ = try TestServices.requireMQTT()
         let broker = PrivateServices("broker-restart")
-        func services(_ command: String) -> Int32 { broker.run(command) }
-        #expect(services("start-mqtt") == 0)
+        func services(_ command: String) async -> Int32 { await broker.run(command) }
+        #expect(await services("start-mqtt") == 0)
         defer { broker.stop() }
         guard let port = try? broker.port("mqtt") else {
             Issue.record("the private broker did not start")
@@ -63,13 +63,13 @@ struct BrokerRestartTests {
         #expect(try await harness.eventually { try harness.readings("b0001").count == 10 && harness.readings("b0002").count == 10 })
 
         // 30 s without a broker; both boilers keep publishing through it.
-        #expect(services("stop-mqtt") == 0)
+        #expect(await services("stop-mqtt") == 0)
         #expect(try await harness.eventually { !harness.service.client.isConnected && !quiet.isConnected })
         for seq in 10..<60 {
             try sendBoth(seq)
             try await Task.sleep(for: .milliseconds(580))
         }
-        #expect(services("start-mqtt") == 0)
+        #expect(await services("start-mqtt") == 0)
         #expect(try await harness.eventually(timeout: .seconds(30)) { harness.service.client.isConnected && quiet.isConnected })
         for seq in 60..<70 { try sendBoth(seq) }
 
@@ -104,7 +104,7 @@ struct BrokerRestartTests {
     @Test func messagesPublishedThroughABrokerRestartArriveInTheOrderSent() async throws {
         _ = try TestServices.requireMQTT()
         let broker = PrivateServices("flush-order")
-        #expect(broker.run("start-mqtt") == 0)
+        #expect(await broker.run("start-mqtt") == 0)
         defer { broker.stop() }
         guard let port = try? broker.port("mqtt") else {
             Issue.record("the private broker did not start")
@@ -135,11 +135,11 @@ struct BrokerRestartTests {
         publisher.pace(.fast)
         try await Task.sleep(for: .milliseconds(200))
         // The broker stops under a full-speed sender.
-        #expect(broker.run("stop-mqtt") == 0)
+        #expect(await broker.run("stop-mqtt") == 0)
         publisher.pace(.slow)
         try await Task.sleep(for: .milliseconds(300))
         #expect(!sender.isConnected && sender.offlineMessages > 0)
-        #expect(broker.run("start-mqtt") == 0)
+        #expect(await broker.run("start-mqtt") == 0)
         // Full speed again from the moment the sender is connected (its flush starts then), for 300 ms; then slowly
         // until it has caught up.
         let deadline = ContinuousClock.now + .seconds(30)

@@ -73,7 +73,7 @@ final class IngestHarness: Sendable {
     /// Waits until the worker is connected and subscribed: publishes a probe reading until one is ingested.
     func waitUntilIngesting() async throws {
         for attempt in 0..<100 {
-            try self.publish(boiler: "probe", #"{"v":1,"boot":"probe","seq":\#(attempt),"ts_ms":1000,"water_c":50}"#)
+            try await self.publish(boiler: "probe", #"{"v":1,"boot":"probe","seq":\#(attempt),"ts_ms":1000,"water_c":50}"#)
             if try await self.eventually(timeout: .milliseconds(200), { self.stream.lastSequence(subject: "boiler.probe.telemetry") > 0 }) {
                 return
             }
@@ -84,16 +84,16 @@ final class IngestHarness: Sendable {
     func topic(_ boiler: String) -> String { "\(self.prefix)/\(boiler)/telemetry" }
 
     /// Publishes with the real `mosquitto_pub` client.
-    func publish(boiler: String, _ payload: String, qos: Int = 1) throws {
+    func publish(boiler: String, _ payload: String, qos: Int = 1) async throws {
         let (host, port) = try self.hostAndPort()
-        let result = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "\(qos)", "-t", self.topic(boiler), "-m", payload] + self.clientTLSArguments)
+        let result = try await run(["mosquitto_pub", "-h", host, "-p", port, "-q", "\(qos)", "-t", self.topic(boiler), "-m", payload] + self.clientTLSArguments)
         #expect(result.status == 0, "mosquitto_pub failed")
     }
 
     /// Publishes a file's bytes with `mosquitto_pub -f`.
-    func publish(boiler: String, file: String) throws {
+    func publish(boiler: String, file: String) async throws {
         let (host, port) = try self.hostAndPort()
-        let result = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-t", self.topic(boiler), "-f", file] + self.clientTLSArguments)
+        let result = try await run(["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-t", self.topic(boiler), "-f", file] + self.clientTLSArguments)
         #expect(result.status == 0, "mosquitto_pub -f \(file) failed")
     }
 

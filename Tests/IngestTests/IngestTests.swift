@@ -13,7 +13,7 @@ struct IngestTests {
     @Test func readingsLandInTheStreamWithTheirValues() async throws {
         let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
         try await harness.waitUntilIngesting()
-        try harness.publish(
+        try await harness.publish(
             boiler: "b0001",
             #"{"v":1,"boot":"7f3a","seq":1234,"ts_ms":1764165600010,"water_c":61.25,"return_c":48.5,"room_c":20.9,"outdoor_c":-3.5,"burner_pct":42}"#
         )
@@ -40,7 +40,7 @@ struct IngestTests {
             protocolVersion: .v5
         )
         try await harness.waitUntilIngesting()
-        try harness.publish(boiler: "b0005", #"{"v":1,"boot":"v5","seq":7,"ts_ms":1764165600000,"water_c":55.5}"#)
+        try await harness.publish(boiler: "b0005", #"{"v":1,"boot":"v5","seq":7,"ts_ms":1764165600000,"water_c":55.5}"#)
         #expect(try await harness.eventually { try harness.readings("b0005").map(\.waterC) == [55.5] })
         try await harness.stop()
     }
@@ -48,7 +48,7 @@ struct IngestTests {
     @Test func batchesExpandIntoOneMessagePerReading() async throws {
         let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
         try await harness.waitUntilIngesting()
-        try harness.publish(
+        try await harness.publish(
             boiler: "b0002",
             #"{"v":1,"boot":"a1","seq":10,"ts_ms":1764165600000,"period_ms":10,"water_c":[60,60.5,61],"burner_pct":[10,20,30]}"#
         )
@@ -65,10 +65,10 @@ struct IngestTests {
         let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
         try await harness.waitUntilIngesting()
         let batch = #"{"v":1,"boot":"a1","seq":0,"ts_ms":1764165600000,"period_ms":10,"water_c":[60,61]}"#
-        try harness.publish(boiler: "b0003", batch)
+        try await harness.publish(boiler: "b0003", batch)
         // Overlaps the first batch by one reading (seq 1), then one new (seq 2).
-        try harness.publish(boiler: "b0003", #"{"v":1,"boot":"a1","seq":1,"ts_ms":1764165600010,"period_ms":10,"water_c":[61,62]}"#)
-        try harness.publish(boiler: "b0003", batch)
+        try await harness.publish(boiler: "b0003", #"{"v":1,"boot":"a1","seq":1,"ts_ms":1764165600010,"period_ms":10,"water_c":[61,62]}"#)
+        try await harness.publish(boiler: "b0003", batch)
         #expect(try await harness.eventually { harness.pipeline.statistics.duplicates == 3 })
         #expect(try harness.readings("b0003").map(\.seq) == [0, 1, 2])
         let accumulator = harness.pipeline.withWindows { $0.openWindows }.first { $0.boilerID == BoilerID("b0003") }?.accumulator
@@ -87,9 +87,9 @@ struct IngestTests {
             let values = (seq..<(seq + count)).map { String(40 + Double($0) / 4) }.joined(separator: ",")
             return #"{"v":1,"boot":"long","seq":\#(seq),"ts_ms":\#(1_764_165_600_000 + seq * 10),"period_ms":10,"water_c":[\#(values)]}"#
         }
-        try harness.publish(boiler: "b0004", batch(from: 0, count: 40))
+        try await harness.publish(boiler: "b0004", batch(from: 0, count: 40))
         // Readings 30...39 again, then 40 new ones.
-        try harness.publish(boiler: "b0004", batch(from: 30, count: 50))
+        try await harness.publish(boiler: "b0004", batch(from: 30, count: 50))
         #expect(try await harness.eventually { try harness.readings("b0004").count == 80 })
         #expect(try await harness.eventually { harness.pipeline.statistics.duplicates == 10 })
         let readings = try harness.readings("b0004")
@@ -117,24 +117,24 @@ struct IngestTests {
                 // The empty example cannot be sent with -f (mosquitto_pub refuses an empty file): send -n instead.
                 if try Data(contentsOf: URL(fileURLWithPath: "\(path)/\(file)")).isEmpty {
                     let (host, port) = try harness.hostAndPort()
-                    _ = try run(["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-t", harness.topic("bad"), "-n"])
+                    _ = try await run(["mosquitto_pub", "-h", host, "-p", port, "-q", "1", "-t", harness.topic("bad"), "-n"])
                 } else {
-                    try harness.publish(boiler: "bad", file: "\(path)/\(file)")
+                    try await harness.publish(boiler: "bad", file: "\(path)/\(file)")
                 }
                 expected.record(reason)
             }
         }
         // Bad topics and an oversized payload, too.
-        try harness.publish(boiler: "bad.id", #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50}"#)
+        try await harness.publish(boiler: "bad.id", #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50}"#)
         expected.record(.invalidBoilerID)
-        try harness.publish(boiler: String(repeating: "b", count: 65), #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50}"#)
+        try await harness.publish(boiler: String(repeating: "b", count: 65), #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":50}"#)
         expected.record(.invalidBoilerID)
         let big = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(harness.prefix).json")
         try Data(repeating: 0x20, count: 70_000).write(to: big)
-        try harness.publish(boiler: "bad", file: big.path)
+        try await harness.publish(boiler: "bad", file: big.path)
         expected.record(.payloadTooLarge)
         // ...and the worker still ingests.
-        try harness.publish(boiler: "good", #"{"v":1,"boot":"a","seq":0,"ts_ms":1764165600000,"water_c":50}"#)
+        try await harness.publish(boiler: "good", #"{"v":1,"boot":"a","seq":0,"ts_ms":1764165600000,"water_c":50}"#)
 
         #expect(try await harness.eventually { harness.pipeline.statistics.rejections.total == expected.total })
         #expect(try await harness.eventually { try harness.readings("good").count == 1 })
@@ -202,7 +202,7 @@ struct IngestTests {
         // The real mosquitto_sub waits for one dead letter (started first, given time to subscribe).
         let subscriber = try ChildProcess(["mosquitto_sub", "-h", host, "-p", port, "-t", "boilers/\(boiler)/rejected", "-C", "1"])
         try await Task.sleep(for: .milliseconds(500))
-        try harness.publish(boiler: boiler, #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":999}"#)
+        try await harness.publish(boiler: boiler, #"{"v":1,"boot":"a","seq":0,"ts_ms":0,"water_c":999}"#)
         let output = await subscriber.wait(timeout: .seconds(15)).output
         #expect(output.contains(#""reason":"water-out-of-range""#), "\(output)")
         #expect(output.contains(#""topic":"\#(harness.topic(boiler))""#), "\(output)")

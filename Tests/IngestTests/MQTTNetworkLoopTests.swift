@@ -73,7 +73,7 @@ struct MQTTNetworkLoopTests {
     func inflightLimitedBroker() async throws {
         _ = try TestServices.requireMQTT()
         let broker = PrivateServices("inflight-20")
-        #expect(broker.run("start-mqtt", environment: ["BOILER_MQTT_MAX_INFLIGHT": "20"]) == 0)
+        #expect(await broker.run("start-mqtt", environment: ["BOILER_MQTT_MAX_INFLIGHT": "20"]) == 0)
         defer { broker.stop() }
         guard let port = try? broker.port("mqtt") else {
             Issue.record("the private broker did not start")

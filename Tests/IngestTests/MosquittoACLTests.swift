@@ -15,7 +15,7 @@ struct MosquittoACLTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try "b0001\nb0002\n".write(to: directory.appendingPathComponent("ids"), atomically: true, encoding: .utf8)
-        let made = try run([Self.deploy.appendingPathComponent("make-passwords.sh").path, directory.appendingPathComponent("ids").path, directory.path])
+        let made = try await run([Self.deploy.appendingPathComponent("make-passwords.sh").path, directory.appendingPathComponent("ids").path, directory.path])
         #expect(made.status == 0)
         var passwords: [String: String] = [:]
         for line in try String(contentsOf: directory.appendingPathComponent("credentials.txt"), encoding: .utf8).split(separator: "\n") {
@@ -45,7 +45,7 @@ struct MosquittoACLTests {
         // Wait for the broker: boilerd can publish.
         var up = false
         for _ in 0..<50 where !up {
-            up = try run(client("mosquitto_pub", "boilerd", ["-t", "boilers/b0002/setpoint", "-r", "-m", "cmd-for-b0002"])).status == 0
+            up = try await run(client("mosquitto_pub", "boilerd", ["-t", "boilers/b0002/setpoint", "-r", "-m", "cmd-for-b0002"])).status == 0
             if !up { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(up, "mosquitto with the deployment's configuration did not start")
@@ -53,8 +53,8 @@ struct MosquittoACLTests {
         // boilerd listens to all telemetry; b0001 publishes as b0002 (dropped by the ACL), then as itself.
         let listener = try ChildProcess(client("mosquitto_sub", "boilerd", ["-t", "boilers/+/telemetry", "-v", "-C", "1"]))
         try await Task.sleep(for: .milliseconds(500))
-        #expect(try run(client("mosquitto_pub", "b0001", ["-t", "boilers/b0002/telemetry", "-m", "spoofed"])).status == 0)
-        #expect(try run(client("mosquitto_pub", "b0001", ["-t", "boilers/b0001/telemetry", "-m", "own"])).status == 0)
+        #expect(try await run(client("mosquitto_pub", "b0001", ["-t", "boilers/b0002/telemetry", "-m", "spoofed"])).status == 0)
+        #expect(try await run(client("mosquitto_pub", "b0001", ["-t", "boilers/b0001/telemetry", "-m", "own"])).status == 0)
         let heard = await listener.wait(timeout: .seconds(5)).output
         #expect(heard == "boilers/b0001/telemetry own\n", "boilerd heard: \(heard)")
 
@@ -65,7 +65,7 @@ struct MosquittoACLTests {
         #expect(own.output == "cmd-for-b0002\n")
 
         // No anonymous clients, no wrong passwords.
-        #expect(try run(client("mosquitto_pub", nil, ["-t", "boilers/b0001/telemetry", "-m", "x"])).status != 0)
-        #expect(try run(client("mosquitto_pub", "b0001", ["-t", "boilers/b0001/telemetry", "-m", "x", "-P", "wrong"])).status != 0)
+        #expect(try await run(client("mosquitto_pub", nil, ["-t", "boilers/b0001/telemetry", "-m", "x"])).status != 0)
+        #expect(try await run(client("mosquitto_pub", "b0001", ["-t", "boilers/b0001/telemetry", "-m", "x", "-P", "wrong"])).status != 0)
     }
 }

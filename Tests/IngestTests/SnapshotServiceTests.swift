@@ -52,7 +52,7 @@ struct SnapshotServiceTests {
     @Test func postgresStoppedAndRestartedLosesAndDuplicatesNothing() async throws {
         _ = try TestServices.requirePostgres()
         let postgres = PrivateServices("pg-restart")
-        #expect(postgres.run("start-postgres") == 0)
+        #expect(await postgres.run("start-postgres") == 0)
         defer { postgres.stop() }
         let port = try postgres.port("pg")
         var logger = Logger(label: "snapshot-service-test")
@@ -88,7 +88,7 @@ struct SnapshotServiceTests {
         #expect(service.statistics.checkpointFlushes == 1)
 
         // PostgreSQL goes away; the hour closes meanwhile (each boiler's watermark passes it).
-        #expect(postgres.run("stop-postgres") == 0)
+        #expect(await postgres.run("stop-postgres") == 0)
         for boiler in boilers { self.feed(pipeline, boiler: boiler, seq: 3, firstMs: Self.hour0 + hourMs + 6_000, values: [63]) }
         clock.advance(1_000)
         await service.tick()
@@ -109,7 +109,7 @@ struct SnapshotServiceTests {
         }
         #expect(service.statistics.pending == 2)
 
-        #expect(postgres.run("start-postgres") == 0)
+        #expect(await postgres.run("start-postgres") == 0)
         // PostgresNIO's pool reconnects with its own backoff (100 ms x 1.25^n, at most 60 s): wait for it.
         let deadline = ContinuousClock.now + .seconds(90)
         while (service.statistics.pending > 0 || service.statistics.written < 3) && ContinuousClock.now < deadline {

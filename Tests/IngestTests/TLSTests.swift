@@ -11,8 +11,8 @@ import Testing
 @Suite(.enabled(if: TestServices.runMQTT))
 struct TLSTests {
     /// Runs openssl; a failure stops the test with its arguments.
-    static func openssl(_ arguments: [String]) throws {
-        let result = try run(["openssl"] + arguments)
+    static func openssl(_ arguments: [String]) async throws {
+        let result = try await run(["openssl"] + arguments)
         guard result.status == 0 else { throw TestServices.Missing(what: "openssl \(arguments.joined(separator: " ")) to succeed") }
     }
 
@@ -23,14 +23,14 @@ struct TLSTests {
         func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
         // A test authority, the broker's certificate for 127.0.0.1 signed by it, and an authority nobody used.
-        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "1", "-subj", "/CN=BoilerPipeline test CA"])
-        try Self.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=127.0.0.1"])
+        try await Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "1", "-subj", "/CN=BoilerPipeline test CA"])
+        try await Self.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=127.0.0.1"])
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: file("server.ext"), atomically: true, encoding: .utf8)
-        try Self.openssl([
+        try await Self.openssl([
             "x509", "-req", "-in", file("server.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial",
             "-out", file("server.pem"), "-days", "1", "-extfile", file("server.ext"),
         ])
-        try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("other.key"), "-out", file("other.pem"), "-days", "1", "-subj", "/CN=Another CA"])
+        try await Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("other.key"), "-out", file("other.pem"), "-days", "1", "-subj", "/CN=Another CA"])
         // mosquitto started as root runs as the mosquitto user, which must read its files (test keys only).
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
         for name in ["ca.pem", "server.pem", "server.key"] {
@@ -52,16 +52,16 @@ struct TLSTests {
         defer { _ = broker.finish() }
         var up = false
         for _ in 0..<50 where !up {
-            up = try run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "--cafile", file("ca.pem"), "-t", "up", "-m", "1"]).status == 0
+            up = try await run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "--cafile", file("ca.pem"), "-t", "up", "-m", "1"]).status == 0
             if !up { try await Task.sleep(for: .milliseconds(100)) }
         }
         try #require(up, "mosquitto with a TLS listener did not start")
         // The independent client checks the certificate too: with the other authority it is refused.
-        #expect(try run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "--cafile", file("other.pem"), "-t", "up", "-m", "1"]).status != 0)
+        #expect(try await run(["mosquitto_pub", "-h", "127.0.0.1", "-p", port, "--cafile", file("other.pem"), "-t", "up", "-m", "1"]).status != 0)
 
         let harness = try IngestHarness(mqttURL: "mqtts://127.0.0.1:\(port)", tls: MQTTClient.TLS(caFile: file("ca.pem")))
         try await harness.waitUntilIngesting()
-        try harness.publish(boiler: "b1", #"{"v":1,"boot":"k","seq":1,"ts_ms":1764165600000,"water_c":[61.5,61.75],"period_ms":10}"#)
+        try await harness.publish(boiler: "b1", #"{"v":1,"boot":"k","seq":1,"ts_ms":1764165600000,"water_c":[61.5,61.75],"period_ms":10}"#)
         #expect(try await harness.eventually { try harness.readings("b1").count == 2 })
         #expect(try harness.readings("b1").map(\.waterC) == [61.5, 61.75])
         try await harness.stop()

@@ -1,5 +1,6 @@
 import Foundation
 import Telemetry
+import TestSupport
 import Testing
 
 /// The shared example files under schemas/examples/, checked against both the decoders and an independent JSON
@@ -73,8 +74,8 @@ import Testing
         }
     }
 
-    @Test func decodersAgreeWithAnIndependentSchemaValidator() throws {
-        let output = try runPython(repositoryRoot.appendingPathComponent("schemas/check-examples.py").path)
+    @Test func decodersAgreeWithAnIndependentSchemaValidator() async throws {
+        let output = try await runPython(repositoryRoot.appendingPathComponent("schemas/check-examples.py").path)
         var schemaVerdicts: [String: Bool] = [:]
         for line in output.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1)
@@ -99,16 +100,9 @@ import Testing
     }
 
     /// Runs a Python script and returns its standard output; fails the test if Python or jsonschema is missing.
-    func runPython(_ script: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "check-examples.py failed: is python3 with jsonschema installed?")
-        return String(decoding: data, as: UTF8.self)
+    func runPython(_ script: String) async throws -> String {
+        let result = try await run(["python3", script], timeout: 300)
+        #expect(result.status == 0, "check-examples.py failed: is python3 with jsonschema installed?")
+        return result.output
     }
 }

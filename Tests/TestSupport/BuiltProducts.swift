@@ -8,7 +8,7 @@ extension TestServices {
 
     /// A loopback TCP port free at the moment of asking.
     public static func freeLoopbackPort() throws -> String {
-        try run(["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+        try runBlocking(["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
             .output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

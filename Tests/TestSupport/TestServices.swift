@@ -41,7 +41,15 @@ public enum TestServices {
     /// Runs a services.sh command with `BOILER_SERVICES_DIR=state`, through the shell (`system`), and returns
     /// its exit status. Not through Foundation's `Process`: a daemon the script starts (mosquitto -d) would
     /// inherit the descriptor `Process` watches, and the script would never seem to end.
-    public static func services(_ command: String, state: String, environment: [String: String] = [:]) -> Int32 {
+    ///
+    /// On a thread of its own, awaited: starting PostgreSQL takes seconds, and a test that blocked one of the
+    /// concurrency pool's threads (two on a 2-core machine) for that long stalled every other test.
+    public static func services(_ command: String, state: String, environment: [String: String] = [:]) async -> Int32 {
+        await onThreadOfItsOwn { servicesBlocking(command, state: state, environment: environment) }
+    }
+
+    /// `services`, blocking the calling thread: for a `defer`, which cannot await.
+    public static func servicesBlocking(_ command: String, state: String, environment: [String: String] = [:]) -> Int32 {
         let settings = environment.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)' " }.joined()
         return system("\(settings)BOILER_SERVICES_DIR='\(state)' '\(servicesScript)' \(command) >/dev/null 2>&1")
     }
@@ -53,11 +61,25 @@ public enum TestServices {
     }
 }
 
-/// Runs a command-line program to completion and returns its exit status and standard output. For short
-/// commands (it blocks its thread): a program still running after `timeout` is killed with SIGKILL, because
-/// programs started from Swift's worker threads inherit their blocked signals, so SIGTERM and SIGALRM
+/// Runs blocking `work` on a thread of its own and awaits its result. Swift's concurrency runs every test on a
+/// pool of as many threads as cores (two here): a test that blocks one of them, waiting for a program or a
+/// script, holds back every other test's tasks for as long (a readiness wait starved that way failed CI once).
+public func onThreadOfItsOwn<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
+    }
+}
+
+/// Runs a command-line program to completion and returns its exit status and standard output, waiting on a
+/// thread of its own (see `onThreadOfItsOwn`). A program still running after `timeout` is killed with SIGKILL,
+/// because programs started from Swift's worker threads inherit their blocked signals, so SIGTERM and SIGALRM
 /// (mosquitto_sub's `-W`) never reach them.
-public func run(_ arguments: [String], timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
+public func run(_ arguments: [String], timeout: TimeInterval = 20) async throws -> (status: Int32, output: String) {
+    try await onThreadOfItsOwn { Result { try runBlocking(arguments, timeout: timeout) } }.get()
+}
+
+/// `run`, blocking the calling thread: only where a test cannot await.
+public func runBlocking(_ arguments: [String], timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
     let child = try ChildProcess(arguments)
     let deadline = Date().addingTimeInterval(timeout)
     while child.process.isRunning && Date() < deadline { usleep(10_000) }
@@ -108,12 +130,12 @@ public struct PrivateServices: Sendable {
 
     /// Runs `services.sh COMMAND` (`start-postgres`, `stop-mqtt`, ...) on this folder, with `environment` set
     /// for it (e.g. `BOILER_MQTT_MAX_INFLIGHT`); returns its exit status.
-    public func run(_ command: String, environment: [String: String] = [:]) -> Int32 {
-        TestServices.services(command, state: self.state, environment: environment)
+    public func run(_ command: String, environment: [String: String] = [:]) async -> Int32 {
+        await TestServices.services(command, state: self.state, environment: environment)
     }
 
-    /// Stops whatever runs and deletes the state.
-    public func stop() { _ = self.run("stop") }
+    /// Stops whatever runs and deletes the state, blocking (for a `defer`).
+    public func stop() { _ = TestServices.servicesBlocking("stop", state: self.state) }
 
     /// The port a started service listens on: `pg` or `mqtt`.
     public func port(_ service: String) throws -> String {
