@@ -102,17 +102,39 @@ func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Boo
     return true
 }
 
-/// Copies `count` bytes a word at a time: for the short IDs of the publish path, cheaper than a call to memmove.
+/// Copies `count` bytes between buffers that do not overlap. Up to 64 bytes (the IDs and the readings of the
+/// publish path), two to eight word loads and stores that may overlap each other, with no loop and no call;
+/// longer copies go to `memcpy`, which would cost more than the copy itself for these.
 @inline(__always)
 func copyBytes(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int) {
-    var index = 0
-    while index + 8 <= count {
-        destination.storeBytes(of: source.loadUnaligned(fromByteOffset: index, as: UInt64.self), toByteOffset: index, as: UInt64.self)
-        index += 8
-    }
-    while index < count {
-        destination.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self)
-        index += 1
+    @inline(__always) func word(_ offset: Int) -> UInt64 { source.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+    @inline(__always) func put(_ value: UInt64, _ offset: Int) { destination.storeBytes(of: value, toByteOffset: offset, as: UInt64.self) }
+    if count > 64 {
+        destination.copyMemory(from: source, byteCount: count)
+    } else if count >= 8 {
+        // The first and last `min(count, 32)` bytes, and for more than 32 bytes the 16 after the first 16 and
+        // the 16 before the last 16: every byte is covered, some twice.
+        if count > 32 {
+            put(word(16), 16)
+            put(word(24), 24)
+            put(word(count - 32), count - 32)
+            put(word(count - 24), count - 24)
+        }
+        if count > 16 {
+            put(word(8), 8)
+            put(word(count - 16), count - 16)
+        }
+        put(word(0), 0)
+        put(word(count - 8), count - 8)
+    } else if count >= 4 {
+        destination.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+        destination.storeBytes(
+            of: source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self), toByteOffset: count - 4, as: UInt32.self
+        )
+    } else {
+        for index in 0..<count {
+            destination.storeBytes(of: source.load(fromByteOffset: index, as: UInt8.self), toByteOffset: index, as: UInt8.self)
+        }
     }
 }
 

@@ -87,12 +87,7 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
     /// Appends `value` in decimal; returns `false` when the ID would exceed `maximumLength`.
     @discardableResult
     public mutating func append(decimal value: UInt64) -> Bool {
-        var length = 1
-        var threshold: UInt64 = 10
-        while length < 20 && value >= threshold {
-            length += 1
-            threshold = threshold &* 10  // wraps only past 10^19, when the loop ends
-        }
+        let length = MessageID.decimalLength(value)
         let start = self.count
         guard length <= MessageID.maximumLength - start else { return false }
         if start + length <= MessageID.inlineCapacity {
@@ -105,6 +100,43 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         return withUnsafeMutableBytes(of: &digits) { buffer in
             MessageID.writeDecimal(value, endingAt: buffer.count, in: buffer)
             return self.append(UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - length)...]))
+        }
+    }
+
+    /// How many decimal digits `value` has, without a loop: the bit length gives it to within one (1233/4096 is
+    /// just above log10(2)), and one comparison with a power of ten settles which.
+    @inline(__always)
+    static func decimalLength(_ value: UInt64) -> Int {
+        let value = value | 1  // 0 has one digit, as 1 has; no power of ten above 1 is odd, so no other count moves
+        let estimate = ((64 - value.leadingZeroBitCount) &* 1233) >> 12
+        return estimate &+ (value >= MessageID.powerOfTen(estimate) ? 1 : 0)
+    }
+
+    /// 10^`exponent` for 0 to 19 (a switch of constants, which the compiler makes a table).
+    @inline(__always)
+    private static func powerOfTen(_ exponent: Int) -> UInt64 {
+        switch exponent {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        case 18: 1_000_000_000_000_000_000
+        case 19: 10_000_000_000_000_000_000
+        default: .max
         }
     }
 

@@ -48,7 +48,7 @@ extension RingStream {
         public mutating func publish(
             subject: String,
             payload: UnsafeRawBufferPointer,
-            options: PublishOptions = .none,
+            options: borrowing PublishOptions = .none,
             now: StreamInstant
         ) throws(StreamError) -> PublishAck {
             try self.core.pointee.publish(subject: subject, payload: payload, options: options, now: now)
@@ -59,7 +59,7 @@ extension RingStream {
         public mutating func publish(
             subject: SubjectHandle,
             payload: UnsafeRawBufferPointer,
-            options: PublishOptions = .none,
+            options: borrowing PublishOptions = .none,
             now: StreamInstant
         ) throws(StreamError) -> PublishAck {
             guard subject.stream == self.identity else { throw .foreignHandle(stream: self.core.pointee.name) }

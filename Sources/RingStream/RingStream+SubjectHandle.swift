@@ -25,7 +25,7 @@ extension RingStream {
     public func publish(
         subject: SubjectHandle,
         payload: UnsafeRawBufferPointer,
-        options: PublishOptions = .none,
+        options: borrowing PublishOptions = .none,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         try self.checkOwned(subject)

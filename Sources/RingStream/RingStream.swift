@@ -60,7 +60,7 @@ public final class RingStream: Sendable {
     public func publish(
         subject: String,
         payload: UnsafeRawBufferPointer,
-        options: PublishOptions = .none,
+        options: borrowing PublishOptions = .none,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         let idProbe = self.probe(options)
@@ -72,15 +72,15 @@ public final class RingStream: Sendable {
     /// The publish's message ID hashed and split, its index buckets and series entry starting to load. Done
     /// before the lock: a prefetch does not wait, so the cache misses overlap taking the lock and the publish.
     @inline(__always)
-    func probe(_ options: PublishOptions) -> DedupTable.Probe? {
-        options.messageID.map { id in id.withUnsafeBytes { self.dedupLocator.probe($0) } }
+    func probe(_ options: borrowing PublishOptions) -> DedupTable.Probe? {
+        options.messageID?.withUnsafeBytes { self.dedupLocator.probe($0) }
     }
 
     /// Publishes `payload` on `subject` at `now`; see ``publish(subject:payload:options:now:)-(_,UnsafeRawBufferPointer,_,_)``.
     public func publish(
         subject: String,
         payload: [UInt8],
-        options: PublishOptions = .none,
+        options: borrowing PublishOptions = .none,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         let result = payload.withUnsafeBytes { bytes in

@@ -166,7 +166,7 @@ extension StreamCore {
     mutating func publish(
         subject name: String,
         payload: UnsafeRawBufferPointer,
-        options: PublishOptions,
+        options: borrowing PublishOptions,
         now requested: StreamInstant,
         idProbe knownProbe: DedupTable.Probe? = nil
     ) throws(StreamError) -> PublishAck {
@@ -187,7 +187,7 @@ extension StreamCore {
         subjectID knownID: UInt32?,
         newName: String,
         payload: UnsafeRawBufferPointer,
-        options: PublishOptions,
+        options: borrowing PublishOptions,
         now requested: StreamInstant,
         idProbe knownProbe: DedupTable.Probe? = nil
     ) throws(StreamError) -> PublishAck {
@@ -285,9 +285,9 @@ extension StreamCore {
         let offset = self.arenaTail
         if let base = payload.baseAddress, payload.count > 0 {
             let first = min(payload.count, self.arenaCapacity - offset)
-            (self.arena + offset).copyMemory(from: base, byteCount: first)
+            copyBytes(from: base, to: self.arena + offset, count: first)
             if first < payload.count {
-                self.arena.copyMemory(from: base + first, byteCount: payload.count - first)
+                copyBytes(from: base + first, to: self.arena, count: payload.count - first)
             }
         }
         self.arenaTail = offset + payload.count

@@ -52,6 +52,23 @@ struct SeededHashTests {
         }
     }
 
+    @Test("copyBytes copies exactly the bytes asked for and touches nothing around them (0 to 150 bytes)")
+    func copyEveryLength() {
+        for length in 0...150 {
+            let source = (0..<(length + 3)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ length &+ 1) }
+            // Odd offsets on both sides, and a guard byte before and after the destination.
+            var destination = [UInt8](repeating: 0xEE, count: length + 4)
+            source.withUnsafeBytes { from in
+                destination.withUnsafeMutableBytes { to in
+                    guard let from = from.baseAddress, let to = to.baseAddress else { return }
+                    copyBytes(from: from + 3, to: to + 1, count: length)
+                }
+            }
+            #expect(Array(destination[1..<(length + 1)]) == Array(source[3..<(length + 3)]), "length \(length)")
+            #expect(destination[0] == 0xEE && destination[(length + 1)...].allSatisfy { $0 == 0xEE }, "length \(length): a byte outside was written")
+        }
+    }
+
     @Test("another seed gives another hash")
     func seedCounts() {
         for length in [0, 1, 3, 5, 8, 15, 16, 17, 22, 31, 32, 33, 64, 100] {
