@@ -84,7 +84,7 @@ struct Options: ParsableArguments {
     @Option(help: "Telemetry stream: most bytes kept. Env: BOILERD_STREAM_MAX_BYTES. Default 268435456.")
     var streamMaxBytes: Int?
 
-    @Option(help: "Telemetry stream: most message IDs remembered for dedup (about 100 bytes each); past it IDs are forgotten before their 2-minute window ends, and counted. Env: BOILERD_STREAM_MAX_DUPLICATE_IDS. Default 2097152.")
+    @Option(help: "Telemetry stream: most message IDs remembered for dedup (about 110 bytes each); past it IDs are forgotten before their 2-minute window ends, and counted. Env: BOILERD_STREAM_MAX_DUPLICATE_IDS. Default 2097152.")
     var streamMaxDuplicateIDs: Int?
 
     @Flag(name: .customLong("stream-prefault"), help: "Make the streams' preallocated storage resident at start (about 1.1 GB with the defaults), so memory is flat from the start and a machine without it fails at start rather than later. Env: BOILERD_STREAM_PREFAULT.")

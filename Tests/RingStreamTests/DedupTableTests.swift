@@ -87,4 +87,21 @@ struct DedupTableTests {
             #expect(self.lookup(table, "boiler-\(index % 97):\(index)") == nil)
         }
     }
+
+    @Test("a full table of counter IDs, as the ingestion worker makes them, forgets none early", arguments: [5, 6, 7] as [UInt64])
+    func fullOfCounterIDs(seed: UInt64) {
+        var table = DedupTable(capacity: 1 << 16, seed: seed)
+        // 500 boilers counting up, 240,000 IDs in all, one per time unit, a window of 60,000 units: the table
+        // holds 60,000 live IDs, 92% of its bound, runs of four sharing a page.
+        let window = 60_000
+        for index in 0..<240_000 {
+            table.expire(storedAtOrBefore: Int64(index - window))
+            self.insert(&table, "b\(index % 500):7f3a:\(index / 500)", sequence: UInt64(index + 1), time: Int64(index))
+        }
+        #expect(table.forgottenEarly == 0)
+        #expect(table.count == window)
+        for index in stride(from: 240_000 - window, to: 240_000, by: 13) {
+            #expect(self.lookup(table, "b\(index % 500):7f3a:\(index / 500)") == UInt64(index + 1))
+        }
+    }
 }
