@@ -1,7 +1,8 @@
 // The ingestion worker and a load generator, for deploy/bench/ingest.sh (a benchmark, not a test).
 //
 //   IngestBench worker  URL COUNT QOS        ingest until COUNT readings are stored; print one JSON line of figures
-//                                             (env RECEIVE_WINDOW_US: the MQTT client's receive window, default 0)
+//                                             (env RECEIVE_WINDOW_US: the MQTT client's receive window, default 0;
+//                                             env BUFFERED_READS=0: libmosquitto's unbuffered socket reads)
 //   IngestBench publish URL BOILERS RATE SECONDS BATCH QOS
 //                                             publish RATE messages/s (BATCH readings each) over BOILERS boilers
 import BoilerService
@@ -67,7 +68,8 @@ case "worker":
                     clientID: "ingest-bench-worker-\(receiveWindowMicroseconds)",
                     cleanSession: false,
                     tcpNoDelay: ProcessInfo.processInfo.environment["TCP_NODELAY"] == "1",
-                    receiveWindow: .microseconds(receiveWindowMicroseconds)
+                    receiveWindow: .microseconds(receiveWindowMicroseconds),
+                    bufferedReads: ProcessInfo.processInfo.environment["BUFFERED_READS"] != "0"
                 ),
                 subscriptionQoS: qos
             ),

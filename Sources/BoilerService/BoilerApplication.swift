@@ -110,16 +110,19 @@ public final class BoilerApplication: Sendable {
         self.postgres = PostgresClient(configuration: configuration.database, backgroundLogger: logger)
         self.store = SnapshotStore(client: self.postgres, logger: logger)
         self.telemetry = try RingStream(configuration: configuration.stream)
+        // The controller's decisions and the hourly snapshots: a message per boiler per control tick or hour, so
+        // as many IDs as messages cover a 2-minute window for 100,000 boilers (the default, 2M, was sized for
+        // telemetry: its index, written at start, took 64 MiB of the two).
         self.decisions = try RingStream(
             configuration: .init(
                 name: "DECISIONS", subjects: ["boiler.*.setpoint"], maxMessages: 200_000, maxBytes: 64 << 20,
-                prefaultStorage: configuration.stream.prefaultStorage
+                maxDuplicateIDs: 200_000, prefaultStorage: configuration.stream.prefaultStorage
             )
         )
         self.snapshotStream = try RingStream(
             configuration: .init(
                 name: "SNAPSHOTS", subjects: ["boiler.*.hourly-snapshot"], maxMessages: 200_000, maxBytes: 128 << 20,
-                prefaultStorage: configuration.stream.prefaultStorage
+                maxDuplicateIDs: 200_000, prefaultStorage: configuration.stream.prefaultStorage
             )
         )
         let layout = try TopicLayout(filter: configuration.telemetryFilter)

@@ -84,6 +84,9 @@ extension MQTTClient {
         /// `max_inflight_messages`, 20 by default) sends at most that many while the thread sleeps; once it wakes,
         /// a backlog drains without a pause (tested with 20).
         public var receiveWindow: Duration
+        /// Read the socket through a 64 KiB buffer on the network thread: one system call per buffer-full instead
+        /// of libmosquitto's four or five per message (`CSocketReadBuffer`). Default true.
+        public var bufferedReads: Bool
 
         public init(
             url: String,
@@ -101,7 +104,8 @@ extension MQTTClient {
             maximumInflightMessages: UInt32 = 1_000,
             maximumOfflineMessages: Int = 100_000,
             tcpNoDelay: Bool = false,
-            receiveWindow: Duration = .zero
+            receiveWindow: Duration = .zero,
+            bufferedReads: Bool = true
         ) {
             self.url = url
             self.clientID = clientID
@@ -119,6 +123,7 @@ extension MQTTClient {
             self.maximumOfflineMessages = maximumOfflineMessages
             self.tcpNoDelay = tcpNoDelay
             self.receiveWindow = receiveWindow
+            self.bufferedReads = bufferedReads
         }
 
         /// Host, port and whether TLS is used, parsed from `url`.
