@@ -29,7 +29,8 @@ static ssize_t kernel_read(int fd, void *destination, size_t count) {
 }
 
 ssize_t read(int fd, void *destination, size_t count) {
-    if (fd != buffered_fd || fd < 0 || buffer == NULL) {
+    // Attached means buffered_fd >= 0 with a buffer (attach and detach keep the two together).
+    if (buffered_fd < 0 || fd != buffered_fd) {
         return kernel_read(fd, destination, count);
     }
     if (start == end) {
