@@ -8,7 +8,8 @@
 #   - readings/s (over the simulator's wall time);
 #   - boilerd's CPU seconds per million messages and per million readings (whole process, /proc, from the
 #     simulator's start to the last reading counted), mosquitto_sub's per million messages, and the ratio;
-#   - boilerd's peak RSS (VmHWM) and its RSS after warm-up and at the end (sampled every 10 s);
+#   - boilerd's peak RSS (VmHWM) and its RSS one minute in (when the stream's ring and
+#     dedup table have filled, at 100,000 readings/s) and at the end (sampled every 10 s);
 #   - publish-to-stream latency p50/p99 (probe send → boilerd stored it, `stored_at_ns`) beside publish-to-
 #     delivery p50/p99 for mosquitto_sub (probe send → `%U`), exact percentiles of every probe message;
 #   - the delay from an hour closing in boilerd to its row being in PostgreSQL (written_at - closed_at).
@@ -58,7 +59,7 @@ ticks_per_second="$(getconf CLK_TCK)"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r); $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-printf '| case | boilers | readings/msg | accel | sim sent readings | boilerd accounted | readings/s | boilerd CPU s per M msgs | per M readings | mosquitto_sub CPU s per M msgs (got) | ratio | peak RSS MB | RSS MB warm → end | stream p50/p99 µs | mosquitto_sub p50/p99 µs | probe sent/stored/delivered | snapshot→PG delay p50/max ms (rows) |\n'
+printf '| case | boilers | readings/msg | accel | sim sent readings | boilerd accounted | readings/s | boilerd CPU s per M msgs | per M readings | mosquitto_sub CPU s per M msgs (got) | ratio | peak RSS MB | RSS MB 1 min → end | stream p50/p99 µs | mosquitto_sub p50/p99 µs | probe sent/stored/delivered | snapshot→PG delay p50/max ms (rows) |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 
 for case in "${cases[@]}"; do
@@ -171,7 +172,7 @@ try:
 except FileNotFoundError:
     pass
 rss = [int(l) for l in open(f"{dir}/rss.kb") if l.strip()]
-warm = rss[min(3, len(rss) - 1)] / 1024 if rss else 0
+warm = rss[min(6, len(rss) - 1)] / 1024 if rss else 0
 end = rss[-1] / 1024 if rss else 0
 probe = json.load(open(f"{dir}/probe.json"))
 fmt = lambda p: f"{p['p50_us']:.0f} / {p['p99_us']:.0f}" if p else "-"
