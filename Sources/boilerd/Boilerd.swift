@@ -48,6 +48,9 @@ struct Options: ParsableArguments {
     @Flag(name: .customLong("mqtt-tcp-nodelay"), help: "Set TCP_NODELAY on the MQTT connection: setpoints leave without Nagle's delay, at more CPU per reading received. Env: BOILERD_MQTT_TCP_NODELAY.")
     var mqttTCPNoDelay = false
 
+    @Flag(name: .customLong("mqtt-buffered-reads"), inversion: .prefixedNo, help: "Read the MQTT socket 64 KiB at a time on the network thread (the default); with --no-mqtt-buffered-reads, as libmosquitto does, a few bytes per system call. Env: BOILERD_MQTT_BUFFERED_READS.")
+    var mqttBufferedReads: Bool?
+
     @Option(name: .customLong("mqtt-receive-window-us"), help: "The MQTT network thread wakes at most once per this many µs and handles at once what has arrived: less CPU per message, up to this much more delay. 0 = read each message as it comes. Env: BOILERD_MQTT_RECEIVE_WINDOW_US. Default 2000.")
     var mqttReceiveWindowUs: Int?
 
@@ -122,7 +125,8 @@ struct Options: ParsableArguments {
             tcpNoDelay: try settings.bool("mqtt-tcp-nodelay", flag: self.mqttTCPNoDelay, default: false),
             receiveWindow: .microseconds(
                 try settings.integer("mqtt-receive-window-us", flag: self.mqttReceiveWindowUs, default: 2_000, range: 0...1_000_000)
-            )
+            ),
+            bufferedReads: try settings.bool("mqtt-buffered-reads", flag: self.mqttBufferedReads, default: true)
         )
         do {
             _ = try mqtt.endpoint()
@@ -254,6 +258,7 @@ extension Boilerd {
             print("mqtt-username = \(configuration.mqtt.username ?? "")")
             print("mqtt-password = \(configuration.mqtt.password == nil ? "(none)" : "(set)")")
             print("mqtt-tcp-nodelay = \(configuration.mqtt.tcpNoDelay)")
+            print("mqtt-buffered-reads = \(configuration.mqtt.bufferedReads)")
             print("mqtt-receive-window-us = \(configuration.mqtt.receiveWindow.components.attoseconds / 1_000_000_000_000 + configuration.mqtt.receiveWindow.components.seconds * 1_000_000)")
             print("telemetry-filter = \(configuration.telemetryFilter)")
             print("topic-prefix = \(configuration.topicPrefix)")

@@ -52,7 +52,7 @@ struct Settings: Sendable {
     /// Every setting a config file may hold.
     static let known: Set<String> = [
         "mqtt-url", "mqtt-client-id", "mqtt-username", "mqtt-password-file", "mqtt-ca-file", "mqtt-clean-session",
-        "mqtt-tcp-nodelay", "mqtt-receive-window-us",
+        "mqtt-tcp-nodelay", "mqtt-receive-window-us", "mqtt-buffered-reads",
         "telemetry-filter", "topic-prefix", "dead-letters", "database-url", "database-password-file", "http-host",
         "http-port", "api-token-file", "log-level", "stream-max-messages", "stream-max-bytes",
         "stream-max-duplicate-ids", "allowed-lateness-ms",
@@ -84,7 +84,12 @@ struct Settings: Sendable {
     }
 
     func bool(_ setting: String, flag: Bool, default value: Bool) throws(Problem) -> Bool {
-        if flag { return true }
+        try self.bool(setting, flag: flag ? true : nil, default: value)
+    }
+
+    /// For a flag with a `--no-` form: `nil` when neither was given.
+    func bool(_ setting: String, flag: Bool?, default value: Bool) throws(Problem) -> Bool {
+        if let flag { return flag }
         guard let text = self.string(setting, flag: nil) else { return value }
         switch text.lowercased() {
         case "1", "true", "yes", "on": return true

@@ -53,6 +53,15 @@ struct SettingsTests {
         let (noDelayEnvironment, _) = try Options.parse([])
             .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "on"])
         #expect(noDelayEnvironment.mqtt.tcpNoDelay)
+        #expect(defaults.mqtt.bufferedReads)
+        let (unbufferedFlag, _) = try Options.parse(["--no-mqtt-buffered-reads"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
+        #expect(!unbufferedFlag.mqtt.bufferedReads)
+        let (unbufferedEnvironment, _) = try Options.parse([])
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_BUFFERED_READS": "false"])
+        #expect(!unbufferedEnvironment.mqtt.bufferedReads)
+        let (flagOverEnvironment, _) = try Options.parse(["--mqtt-buffered-reads"])
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_BUFFERED_READS": "off"])
+        #expect(flagOverEnvironment.mqtt.bufferedReads)
         #expect(defaults.stream.prefaultStorage == false)
         let (prefaultFlag, _) = try Options.parse(["--stream-prefault"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
         #expect(prefaultFlag.stream.prefaultStorage)
@@ -72,6 +81,7 @@ struct SettingsTests {
             (["--config", "/nonexistent/boilerd.conf"], [:], "boilerd: setting 'config' (--config or BOILERD_CONFIG): cannot read the config file '/nonexistent/boilerd.conf'"),
             ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_MAX_DUPLICATE_IDS": "10"], "boilerd: setting 'stream-max-duplicate-ids' (--stream-max-duplicate-ids or BOILERD_STREAM_MAX_DUPLICATE_IDS): must be in 1000...1073741824, got 10"),
             ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "maybe"], "boilerd: setting 'mqtt-tcp-nodelay' (--mqtt-tcp-nodelay or BOILERD_MQTT_TCP_NODELAY): must be true or false, got 'maybe'"),
+            ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_BUFFERED_READS": "sometimes"], "boilerd: setting 'mqtt-buffered-reads' (--mqtt-buffered-reads or BOILERD_MQTT_BUFFERED_READS): must be true or false, got 'sometimes'"),
             (["--mqtt-receive-window-us", "2000000"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'mqtt-receive-window-us' (--mqtt-receive-window-us or BOILERD_MQTT_RECEIVE_WINDOW_US): must be in 0...1000000, got 2000000"),
             ([], ["BOILERD_DATABASE_URL": "mysql://x"], "boilerd: setting 'database-url' (--database-url or BOILERD_DATABASE_URL):"),
         ]

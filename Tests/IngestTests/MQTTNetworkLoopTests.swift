@@ -32,12 +32,19 @@ struct MQTTNetworkLoopTests {
     func withClients(
         url: String,
         window: Duration,
+        bufferedReads: Bool = true,
+        padding: @escaping (Int) -> Int = { _ in 0 },
         _ body: (_ subscriber: MQTTClient, _ send: (Int) throws -> Void, _ deliveries: Deliveries) async throws -> Void
     ) async throws {
         let topic = "window-test/\(UInt32.random(in: 0...UInt32.max))"
         let deliveries = Deliveries()
         let subscriber = try MQTTClient(
-            configuration: .init(url: url, clientID: "window-sub-\(UInt32.random(in: 0...UInt32.max))", receiveWindow: window),
+            configuration: .init(
+                url: url,
+                clientID: "window-sub-\(UInt32.random(in: 0...UInt32.max))",
+                receiveWindow: window,
+                bufferedReads: bufferedReads
+            ),
             logger: Logger(label: "test")
         ) { deliveries.record($0) }
         try await subscriber.connect()
@@ -49,7 +56,12 @@ struct MQTTNetworkLoopTests {
         ) { _ in }
         try await publisher.connect()
         defer { publisher.disconnect() }
-        try await body(subscriber, { try publisher.publishNow(topic, payload: Array("m\($0)".utf8), qos: .atLeastOnce) }, deliveries)
+        try await body(subscriber, { try publisher.publishNow(topic, payload: Self.payload($0, padding: padding($0)), qos: .atLeastOnce) }, deliveries)
+    }
+
+    /// Message `m{index}`, then `padding` bytes of `.`.
+    static func payload(_ index: Int, padding: Int) -> [UInt8] {
+        Array("m\(index)".utf8) + [UInt8](repeating: UInt8(ascii: "."), count: padding)
     }
 
     @Test("with a receive window, the thread wakes at most once per window; every message arrives, in order")
@@ -87,6 +99,25 @@ struct MQTTNetworkLoopTests {
             // Capped at 20 per window, the burst would take 30 windows (29 sleeps at least); the thread drains the
             // backlog in a few (3 when this was written).
             #expect(subscriber.windowSleeps.load(ordering: .relaxed) < 15)
+        }
+    }
+
+    @Test(
+        "buffered or not, with or without a window, a burst of messages from 2 bytes to 100 KiB arrives whole and in order",
+        arguments: [(false, Duration.zero), (true, .zero), (false, .milliseconds(2)), (true, .milliseconds(2))]
+    )
+    func burstOfMixedSizes(bufferedReads: Bool, window: Duration) async throws {
+        // Sizes cross the 64 KiB read buffer's edges in every way: many messages per fill, a message split across
+        // fills, and messages larger than the buffer.
+        let padding: @Sendable (Int) -> Int = { index in index % 7 == 0 ? (index * 7_919) % 100_000 : index % 300 }
+        try await self.withClients(url: try TestServices.requireMQTT(), window: window, bufferedReads: bufferedReads, padding: padding) {
+            _, send, deliveries in
+            let count = 400
+            for index in 0..<count { try send(index) }
+            try await deliveries.wait(for: count)
+            let expected = (0..<count).map { String(decoding: Self.payload($0, padding: padding($0)), as: UTF8.self) }
+            #expect(deliveries.payloads.count == count)
+            #expect(deliveries.payloads == expected)
         }
     }
 
