@@ -10,6 +10,7 @@
 //     sequence-by-name lastSequence(subject: String) over 1,000 subjects in turn
 //     sequence-by-handle the same by SubjectHandle
 //     publish          publish(subject: String) with a message ID `{i}:{n}` and expectedLastSubjectSequence
+//     publish-without-id the same without the message ID (what the dedup and the ID's making cost)
 //     publish-batch    10 per withPublisher by handle, IDs `{i}:{boot}:{seq}` as the ingestion worker makes them
 //     fetch-literal    a consumer of one subject of 1,000, batches of 256 (per delivered message)
 import RingStream
@@ -34,17 +35,20 @@ var last = [UInt64](repeating: 0, count: subjects.count)
 var counter: UInt64 = 0
 var now: Int64 = 1_764_165_600_000_000_000
 
-func publishSingles(_ n: Int) throws {
+func publishSingles(_ n: Int, withID: Bool = true) throws {
     try payload.withUnsafeBytes { bytes in
         for _ in 0..<n {
             let index = Int(counter % 1000)
-            var id = MessageID()
-            id.append(decimal: UInt64(index))
-            id.append(byte: UInt8(ascii: ":"))
-            id.append(decimal: counter)
+            var options = PublishOptions(expectedLastSubjectSequence: last[index])
+            if withID {
+                var id = MessageID()
+                id.append(decimal: UInt64(index))
+                id.append(byte: UInt8(ascii: ":"))
+                id.append(decimal: counter)
+                options.messageID = id
+            }
             counter += 1
             now += 120_000
-            let options = PublishOptions(messageID: id, expectedLastSubjectSequence: last[index])
             last[index] = try stream.publish(subject: subjects[index], payload: bytes, options: options, now: StreamInstant(nanosecondsSinceEpoch: now)).sequence
         }
     }
@@ -64,6 +68,8 @@ case "sequence-by-handle":
     for n in 0..<count { sum &+= (try? stream.lastSequence(subject: handles[n % 1000])) ?? 0 }
 case "publish":
     try publishSingles(count)
+case "publish-without-id":
+    try publishSingles(count, withID: false)
 case "publish-batch":
     try payload.withUnsafeBytes { bytes in
         for _ in 0..<(count / 10) {
