@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension TestServices {
     /// An executable built beside the test binary (`swift build` puts products and tests in one folder).
@@ -6,9 +9,32 @@ extension TestServices {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    /// A loopback TCP port free at the moment of asking.
+    /// A loopback TCP port free at the moment of asking: the one the kernel gives a socket bound to port 0.
+    /// (In process: it was a python3 process, which blocked a thread of the concurrency pool while it ran.)
     public static func freeLoopbackPort() throws -> String {
-        try runBlocking(["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
-            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw PortError(step: "socket", code: errno) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw PortError(step: "bind", code: errno) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0 else { throw PortError(step: "getsockname", code: errno) }
+        return String(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Finding a free port failed at `step` with `errno` `code`.
+    public struct PortError: Error, CustomStringConvertible {
+        public var step: String
+        public var code: Int32
+        public var description: String { "finding a free loopback port: \(self.step) failed: \(String(cString: strerror(self.code)))" }
     }
 }
