@@ -103,7 +103,7 @@ struct MQTTNetworkLoopTests {
     }
 
     @Test(
-        "buffered or not, with or without a window, a burst of messages from 2 bytes to 100 KiB arrives whole and in order",
+        "buffered or not, with or without a window, a burst of messages of 2 to 100,000 bytes arrives whole and in order",
         arguments: [(false, Duration.zero), (true, .zero), (false, .milliseconds(2)), (true, .milliseconds(2))]
     )
     func burstOfMixedSizes(bufferedReads: Bool, window: Duration) async throws {
