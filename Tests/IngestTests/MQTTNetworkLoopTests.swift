@@ -144,19 +144,8 @@ struct MQTTNetworkLoopTests {
         _ = try TestServices.requireMQTT()
         // A port nobody listens on: bound (not listening) for the whole test, so nothing else can take it and a
         // connection to it is refused at once.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try TestServices.boundLoopbackSocket()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let port = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> UInt16 in
-                _ = bind(fd, raw, length)
-                _ = getsockname(fd, raw, &length)
-                return UInt16(bigEndian: pointer.pointee.sin_port)
-            }
-        }
         #expect(port != 0)
 
         weak var released: MQTTClient?

@@ -12,23 +12,34 @@ extension TestServices {
     /// A loopback TCP port free at the moment of asking: the one the kernel gives a socket bound to port 0.
     /// (In process: it was a python3 process, which blocked a thread of the concurrency pool while it ran.)
     public static func freeLoopbackPort() throws -> String {
+        let bound = try boundLoopbackSocket()
+        close(bound.descriptor)
+        return String(bound.port)
+    }
+
+    /// A TCP socket bound to a port of 127.0.0.1 that the kernel chose, not listening: while it stays open,
+    /// nothing else can take the port and a connection to it is refused. The caller closes it.
+    public static func boundLoopbackSocket() throws -> (descriptor: Int32, port: UInt16) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw PortError(step: "socket", code: errno) }
-        defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw PortError(step: "bind", code: errno) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        let failedStep = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> String? in
+                if bind(descriptor, raw, length) != 0 { return "bind" }
+                if getsockname(descriptor, raw, &length) != 0 { return "getsockname" }
+                return nil
+            }
         }
-        guard named == 0 else { throw PortError(step: "getsockname", code: errno) }
-        return String(UInt16(bigEndian: address.sin_port))
+        if let failedStep {
+            let code = errno
+            close(descriptor)
+            throw PortError(step: failedStep, code: code)
+        }
+        return (descriptor, UInt16(bigEndian: address.sin_port))
     }
 
     /// Finding a free port failed at `step` with `errno` `code`.

@@ -8,8 +8,8 @@
 #   deploy/bench/instructions.sh OLD_REVISION [NEW_REVISION (default: the work tree)] [OPERATIONS]
 #
 # OPERATIONS defaults to "read-by-name read-by-handle publish publish-batch fetch-literal"; publish-without-id,
-# sequence-by-name and sequence-by-handle (lastSequence) are the others. The stream's seeds are random, so a count can differ by a few
-# instructions between runs (hash-table probes).
+# sequence-by-name and sequence-by-handle (lastSequence) are the others. The stream's seeds are random, so a
+# count can differ by a few instructions between runs (hash-table probes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 old="${1:?usage: instructions.sh OLD_REVISION [NEW_REVISION] [OPERATIONS]}"
