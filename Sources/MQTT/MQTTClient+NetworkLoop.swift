@@ -47,6 +47,8 @@ extension MQTTClient {
 
     private func runNetworkLoop() {
         _ = boilerpipeline_name_thread("mqtt-network")
+        boilerpipeline_self_wake_skip(self.selfWakeDescriptor)
+        defer { boilerpipeline_self_wake_skip(-1) }
         var reconnects: UInt32 = 0
         while !self.stopping {
             self.loopWhileConnected()
@@ -96,6 +98,8 @@ extension MQTTClient {
             } else {
                 rc = mosquitto_loop(self.handle, draining ? 0 : 1_000, 1)
             }
+            // The network thread serves only this client, so its count is the client's.
+            self.selfWakesSkipped.store(boilerpipeline_self_wakes_skipped(), ordering: .relaxed)
             guard rc == ok else { return }
             if self.stopping {
                 // disconnect() queued a DISCONNECT; once it is written the socket closes and mosquitto_loop fails.

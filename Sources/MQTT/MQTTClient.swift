@@ -1,4 +1,5 @@
 import CMosquitto
+import CSocketReadBuffer
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,6 +73,13 @@ public final class MQTTClient: Sendable {
     let stopRequested = Atomic<Bool>(false)
     /// Times the network thread slept out a receive window (for tests).
     let windowSleeps = Atomic<UInt64>(0)
+    /// The write end of libmosquitto's wake-up pipe for this client (-1 if none was seen): it writes a byte there
+    /// for every packet it queues, a PUBACK per QoS 1 message received included. The network thread skips those
+    /// writes when it makes them itself (`boilerpipeline_self_wake_skip`): it sends what it queued in its next
+    /// pass anyway, and the byte cost it a system call per message, and one more pass to read it back.
+    let selfWakeDescriptor: Int32
+    /// Wake-up writes the network thread skipped (for tests).
+    let selfWakesSkipped = Atomic<UInt64>(0)
     /// Set on each successful connection; the network thread's backoff starts over after one.
     let connectedSinceBackoff = Atomic<Bool>(false)
 
@@ -84,8 +92,11 @@ public final class MQTTClient: Sendable {
     ) throws(MQTTError) {
         _ = libraryInitialized
         let endpoint = try configuration.endpoint()
-        guard let handle = mosquitto_new(configuration.clientID.isEmpty ? nil : configuration.clientID, configuration.cleanSession, nil)
-        else {
+        // The socket pair libmosquitto opens here is the client's wake-up pipe (see `selfWakeDescriptor`).
+        boilerpipeline_socketpair_capture_begin()
+        let made = mosquitto_new(configuration.clientID.isEmpty ? nil : configuration.clientID, configuration.cleanSession, nil)
+        self.selfWakeDescriptor = boilerpipeline_socketpair_capture_end()
+        guard let handle = made else {
             throw MQTTError(code: -1, message: "mosquitto_new failed (out of memory, or an invalid client id)")
         }
         self.handle = handle

@@ -36,27 +36,52 @@ struct MQTTNetworkLoopTests {
         padding: @escaping (Int) -> Int = { _ in 0 },
         _ body: (_ subscriber: MQTTClient, _ send: (Int) throws -> Void, _ deliveries: Deliveries) async throws -> Void
     ) async throws {
+        let clients = try await Clients(url: url, window: window, bufferedReads: bufferedReads)
+        defer { clients.disconnect() }
+        try await body(clients.subscriber, { try clients.send($0, padding: padding($0)) }, clients.deliveries)
+    }
+
+    /// A connected subscriber (QoS 1, on a fresh topic, with `window`) and a publisher beside it.
+    struct Clients {
         let topic = "window-test/\(UInt32.random(in: 0...UInt32.max))"
         let deliveries = Deliveries()
-        let subscriber = try MQTTClient(
-            configuration: .init(
-                url: url,
-                clientID: "window-sub-\(UInt32.random(in: 0...UInt32.max))",
-                receiveWindow: window,
-                bufferedReads: bufferedReads
-            ),
-            logger: Logger(label: "test")
-        ) { deliveries.record($0) }
-        try await subscriber.connect()
-        defer { subscriber.disconnect() }
-        try await subscriber.subscribe(topic, qos: .atLeastOnce)
-        let publisher = try MQTTClient(
-            configuration: .init(url: url, clientID: "window-pub-\(UInt32.random(in: 0...UInt32.max))"),
-            logger: Logger(label: "test")
-        ) { _ in }
-        try await publisher.connect()
-        defer { publisher.disconnect() }
-        try await body(subscriber, { try publisher.publishNow(topic, payload: Self.payload($0, padding: padding($0)), qos: .atLeastOnce) }, deliveries)
+        let subscriber: MQTTClient
+        let publisher: MQTTClient
+
+        init(url: String, window: Duration = .zero, bufferedReads: Bool = true) async throws {
+            let deliveries = self.deliveries
+            self.subscriber = try MQTTClient(
+                configuration: .init(
+                    url: url,
+                    clientID: "window-sub-\(UInt32.random(in: 0...UInt32.max))",
+                    receiveWindow: window,
+                    bufferedReads: bufferedReads
+                ),
+                logger: Logger(label: "test")
+            ) { deliveries.record($0) }
+            self.publisher = try MQTTClient(
+                configuration: .init(url: url, clientID: "window-pub-\(UInt32.random(in: 0...UInt32.max))"),
+                logger: Logger(label: "test")
+            ) { _ in }
+            do {
+                try await self.subscriber.connect()
+                try await self.subscriber.subscribe(self.topic, qos: .atLeastOnce)
+                try await self.publisher.connect()
+            } catch {
+                self.disconnect()
+                throw error
+            }
+        }
+
+        /// Publishes message `m{index}` (then `padding` dots) with QoS 1, from the calling thread.
+        func send(_ index: Int, padding: Int = 0) throws {
+            try self.publisher.publishNow(self.topic, payload: MQTTNetworkLoopTests.payload(index, padding: padding), qos: .atLeastOnce)
+        }
+
+        func disconnect() {
+            self.publisher.disconnect()
+            self.subscriber.disconnect()
+        }
     }
 
     /// Message `m{index}`, then `padding` bytes of `.`.
@@ -128,6 +153,43 @@ struct MQTTNetworkLoopTests {
             try await deliveries.wait(for: 20)
             #expect(deliveries.payloads == (0..<20).map { "m\($0)" })
         }
+    }
+
+    @Test("the network thread skips libmosquitto's wake-up write for the PUBACKs it queues itself, and only those")
+    func ownWakeUpsAreSkipped() async throws {
+        let clients = try await Clients(url: try TestServices.requireMQTT())
+        defer { clients.disconnect() }
+        let (subscriber, publisher, deliveries) = (clients.subscriber, clients.publisher, clients.deliveries)
+        #expect(subscriber.selfWakeDescriptor >= 0 && publisher.selfWakeDescriptor >= 0)
+
+        // Published from this thread: each publish's wake-up must reach the publisher's network thread. Fewer
+        // than libmosquitto's 20 in flight, so that none is held back and sent later by the network thread. The
+        // publisher's own count starts after the first delivery: on connection its network thread sends an
+        // UNSUBSCRIBE (the flush barrier), whose wake-up it skips.
+        try clients.send(0)
+        try await deliveries.wait(for: 1)
+        let publisherSkippedBefore = publisher.selfWakesSkipped.load(ordering: .relaxed)
+        for index in 1..<15 { try clients.send(index) }
+        try await deliveries.wait(for: 15)
+        #expect(deliveries.payloads == (0..<15).map { "m\($0)" })
+        // The subscriber's network thread queued a PUBACK per message, from its message callback, and wrote no
+        // wake-up byte for any of them.
+        #expect(subscriber.selfWakesSkipped.load(ordering: .relaxed) >= 15)
+        // The publisher's packets were queued by this thread, so their wake-ups were written, not skipped; and
+        // the PUBACKs it received queue nothing.
+        #expect(publisher.selfWakesSkipped.load(ordering: .relaxed) == publisherSkippedBefore)
+        // And those wake-ups work: with the publisher's network thread idle in its poll (which gives up after
+        // 1 s), a publish from here is sent at once, not when the poll ends. Were the byte skipped, each of these
+        // would wait out most of a second.
+        for index in 15..<18 {
+            try await Task.sleep(for: .milliseconds(100))
+            let sent = ContinuousClock.now
+            try clients.send(index)
+            try await deliveries.wait(for: index + 1)
+            let arrived = deliveries.items.withLock { $0.last?.at } ?? sent
+            #expect(arrived - sent < .milliseconds(500), "m\(index) took \(arrived - sent)")
+        }
+        #expect(deliveries.payloads == (0..<18).map { "m\($0)" })
     }
 
     @Test("a receive window outside 0...1 s is refused")
