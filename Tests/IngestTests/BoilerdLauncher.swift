@@ -27,17 +27,15 @@ struct BoilerdLauncher {
         return (url, database)
     }
 
-    /// Starts boilerd. Processes started from Swift's threads inherit blocked signals: they are unblocked before
-    /// exec, so SIGTERM reaches boilerd as it would from systemd or a shell.
-    /// Its log (standard error) goes to `logPath`, appended across restarts.
+    /// Starts boilerd (with no blocked signal, as `ChildProcess` starts every program, so SIGTERM reaches it as it
+    /// would from systemd or a shell). Its log (standard error) goes to `logPath`, appended across restarts.
     func start() throws -> ChildProcess {
-        let unblockAndExec = """
-            import os, signal, sys
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, range(1, 32))
+        let logAndExec = """
+            import os, sys
             os.dup2(os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644), 2)
             os.execv(sys.argv[2], sys.argv[2:])
             """
-        return try ChildProcess(self.environment + ["python3", "-c", unblockAndExec, self.logPath, Self.binary, "run"])
+        return try ChildProcess(self.environment + ["python3", "-c", logAndExec, self.logPath, Self.binary, "run"])
     }
 
     /// Where boilerd's log goes.
@@ -64,7 +62,7 @@ struct BoilerdLauncher {
         let deadline = ContinuousClock.now + .seconds(40)
         repeat {
             if try await self.waitUntilReady(timeout: .seconds(1)) { return }
-        } while ContinuousClock.now < deadline && boilerd.process.isRunning
+        } while ContinuousClock.now < deadline && boilerd.isRunning
         let (status, _) = boilerd.finish()
         let log = (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? "(no log at \(self.logPath))"
         struct NotReady: Error, CustomStringConvertible { let description: String }

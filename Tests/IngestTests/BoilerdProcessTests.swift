@@ -38,7 +38,7 @@ struct BoilerdProcessTests {
         #expect(seen.contains(#""water_c":61.5"#), "\(seen)")
 
         let start = ContinuousClock.now
-        kill(boilerd.process.processIdentifier, SIGTERM)
+        kill(boilerd.processIdentifier, SIGTERM)
         let exit = await boilerd.wait(timeout: .seconds(10))
         #expect(ContinuousClock.now - start < .seconds(10))
         #expect(exit.status == 0)
@@ -69,7 +69,12 @@ struct BoilerdProcessTests {
         // Standard error joins standard output, where the test reads it.
         let withErrors = "import os, sys; os.dup2(1, 2); os.execv(sys.argv[1], sys.argv[1:])"
         let running = try ChildProcess(environment + ["python3", "-c", withErrors, Self.binary, "run"])
-        try await Task.sleep(for: .seconds(4))
+        // Until it has logged a failed connection (at most 30 s: a loaded machine starts it slowly), then 1 s more.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !running.outputSoFar.contains("127.0.0.1:\(closedPort)") && running.isRunning && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(1))
         let log = running.finish().output
         #expect(log.contains("trace") || log.contains("debug") || log.contains("warning"), "boilerd logged nothing: \(log.prefix(500))")
         #expect(log.contains("127.0.0.1:\(closedPort)"), "the connection failures were not logged")

@@ -71,9 +71,7 @@ public func onThreadOfItsOwn<Value: Sendable>(_ work: @escaping @Sendable () -> 
 }
 
 /// Runs a command-line program to completion and returns its exit status and standard output, waiting on a
-/// thread of its own (see `onThreadOfItsOwn`). A program still running after `timeout` is killed with SIGKILL,
-/// because programs started from Swift's worker threads inherit their blocked signals, so SIGTERM and SIGALRM
-/// (mosquitto_sub's `-W`) never reach them.
+/// thread of its own (see `onThreadOfItsOwn`). A program still running after `timeout` is killed with SIGKILL.
 public func run(_ arguments: [String], timeout: TimeInterval = 20) async throws -> (status: Int32, output: String) {
     try await onThreadOfItsOwn { Result { try runBlocking(arguments, timeout: timeout) } }.get()
 }
@@ -82,27 +80,98 @@ public func run(_ arguments: [String], timeout: TimeInterval = 20) async throws 
 public func runBlocking(_ arguments: [String], timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
     let child = try ChildProcess(arguments)
     let deadline = Date().addingTimeInterval(timeout)
-    while child.process.isRunning && Date() < deadline { usleep(10_000) }
+    while child.isRunning && Date() < deadline { usleep(10_000) }
     return child.finish()
 }
 
+/// glibc functions that Swift's Glibc module leaves out (they are declared for `_GNU_SOURCE` only).
+private enum GlibcExtension {
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    static let pipe2: Pipe2? = function("pipe2")
+    static let closeFrom: CloseFrom? = function("posix_spawn_file_actions_addclosefrom_np")
+
+    private static func function<Function>(_ name: String) -> Function? {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), name) else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+    }
+}
+
 /// A program running beside a test, waited for without blocking a Swift concurrency thread.
+///
+/// Spawned with `posix_spawn`, not Foundation's `Process`: `Process` learns that a child ended from a socket pair
+/// made without close-on-exec, so a program that another test spawned at the same moment could inherit it, and
+/// `waitUntilExit` then waited for that other program (CI hung 41 minutes that way). Here the output pipe is made
+/// close-on-exec, the child closes every descriptor above 2 before it runs, and the end is learned from `waitpid`.
+/// The child starts with no blocked signals and default handlers, whatever the spawning thread had.
 public final class ChildProcess: @unchecked Sendable {
-    public let process = Process()
-    private let pipe = Pipe()
+    public let processIdentifier: pid_t
+    private let lock = NSLock()
+    private var exitStatus: Int32?
+    private var collected: [UInt8] = []
+    private var readerDone = false
+
+    public struct SpawnError: Error, CustomStringConvertible {
+        public let description: String
+    }
 
     public init(_ arguments: [String]) throws {
-        self.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        self.process.arguments = arguments
-        self.process.standardOutput = self.pipe
-        self.process.standardError = FileHandle.nullDevice
-        try self.process.run()
+        var descriptors: [Int32] = [-1, -1]
+        guard let pipe2 = GlibcExtension.pipe2, pipe2(&descriptors, O_CLOEXEC) == 0 else {
+            throw SpawnError(description: "pipe2 failed: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, descriptors[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if let closeFrom = GlibcExtension.closeFrom { _ = closeFrom(&actions, 3) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGHUP, SIGINT, SIGPIPE, SIGALRM, SIGTERM, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = (["/usr/bin/env"] + arguments).map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid = pid_t()
+        let result = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, environ)
+        close(descriptors[1])
+        guard result == 0 else {
+            close(descriptors[0])
+            throw SpawnError(description: "posix_spawn \(arguments.first ?? "") failed: \(String(cString: strerror(result)))")
+        }
+        self.processIdentifier = pid
+        let output = descriptors[0]
+        Thread { self.collect(from: output) }.start()
     }
+
+    /// Whether the program still runs (reaping it, and keeping its status, once it has ended).
+    public var isRunning: Bool {
+        self.lock.withLock {
+            guard self.exitStatus == nil else { return false }
+            var status: Int32 = 0
+            let reaped = waitpid(self.processIdentifier, &status, WNOHANG)
+            if reaped == 0 { return true }
+            // Exited: its code; killed: the signal's number, as Foundation's `terminationStatus` gives.
+            self.exitStatus = reaped < 0 ? -1 : (status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f)
+            return false
+        }
+    }
+
+    /// What the program has written to its standard output so far.
+    public var outputSoFar: String { self.lock.withLock { String(decoding: self.collected, as: UTF8.self) } }
 
     /// Waits (asynchronously) for the program to end, killing it after `timeout`; returns status and output.
     public func wait(timeout: Duration) async -> (status: Int32, output: String) {
         let deadline = ContinuousClock.now + timeout
-        while self.process.isRunning && ContinuousClock.now < deadline {
+        while self.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
         return self.finish()
@@ -110,10 +179,33 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Kills the program if it still runs, and collects its status and output.
     public func finish() -> (status: Int32, output: String) {
-        if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
-        self.process.waitUntilExit()
-        let data = self.pipe.fileHandleForReading.readDataToEndOfFile()
-        return (self.process.terminationStatus, String(decoding: data, as: UTF8.self))
+        if self.isRunning { kill(self.processIdentifier, SIGKILL) }
+        while self.isRunning { usleep(2_000) }
+        while !self.lock.withLock({ self.readerDone }) { usleep(2_000) }
+        return self.lock.withLock { (self.exitStatus ?? -1, String(decoding: self.collected, as: UTF8.self)) }
+    }
+
+    /// Reads the program's output until end of file; or, when a program it started still holds the pipe, until
+    /// one second after the program itself ended.
+    private func collect(from descriptor: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var endedAt: ContinuousClock.Instant?
+        while endedAt.map({ ContinuousClock.now - $0 < .seconds(1) }) ?? true {
+            var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&request, 1, 50)
+            if ready > 0 {
+                let count = read(descriptor, &buffer, buffer.count)
+                if count > 0 {
+                    self.lock.withLock { self.collected.append(contentsOf: buffer[..<count]) }
+                    continue
+                }
+                if count == 0 || (errno != EINTR && errno != EAGAIN) { break }
+            } else if endedAt == nil && !self.isRunning {
+                endedAt = ContinuousClock.now
+            }
+        }
+        close(descriptor)
+        self.lock.withLock { self.readerDone = true }
     }
 }
 
