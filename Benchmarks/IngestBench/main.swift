@@ -38,6 +38,51 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+/// The messages `publish` sends and `pipeline` feeds: round robin over BOILERS boilers, BATCH readings each, in
+/// the telemetry schema, each boiler's `seq` and event time running on from its last message.
+struct Traffic {
+    let topics: [String]
+    let batch: Int
+    let startMs = Int64(Date().timeIntervalSince1970 * 1000)
+    var sequence: [Int]
+    let values: String
+
+    init(boilers: Int, batch: Int) {
+        self.topics = (0..<boilers).map { "boilers/b\(String(100_000 + $0))/telemetry" }
+        self.batch = batch
+        self.sequence = [Int](repeating: 0, count: boilers)
+        self.values = (0..<batch).map { _ in "61.25" }.joined(separator: ",")
+    }
+
+    /// Message `index`'s topic and payload.
+    mutating func message(_ index: Int) -> (topic: String, payload: String) {
+        let boiler = index % self.topics.count
+        let seq = self.sequence[boiler]
+        self.sequence[boiler] += self.batch
+        let ts = self.startMs + Int64(seq) * 10
+        let payload =
+            self.batch == 1
+            ? #"{"v":1,"boot":"bench","seq":\#(seq),"ts_ms":\#(ts),"water_c":61.25}"#
+            : #"{"v":1,"boot":"bench","seq":\#(seq),"ts_ms":\#(ts),"period_ms":10,"water_c":[\#(self.values)]}"#
+        return (self.topics[boiler], payload)
+    }
+}
+
+/// The worker's stream: 1M messages, 128 MiB; the dedup table's size is boilerd's `stream-max-duplicate-ids`
+/// default, 2^21, unless MAX_DUPLICATE_IDS says.
+func makeTelemetryStream() -> RingStream {
+    do {
+        return try RingStream(
+            configuration: .init(
+                name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 1 << 20, maxBytes: 128 << 20,
+                maxDuplicateIDs: Int(ProcessInfo.processInfo.environment["MAX_DUPLICATE_IDS"] ?? "") ?? 1 << 21
+            )
+        )
+    } catch {
+        fail("stream: \(error)")
+    }
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else { fail("usage: IngestBench worker URL COUNT QOS | publish URL BOILERS RATE SECONDS BATCH QOS") }
 let url = arguments[2]
@@ -48,14 +93,7 @@ switch arguments[1] {
 case "worker":
     guard arguments.count == 5, let expected = UInt64(arguments[3]), let qos = MQTTClient.QoS(rawValue: Int32(arguments[4]) ?? -1)
     else { fail("usage: IngestBench worker URL COUNT QOS") }
-    let stream: RingStream
-    do {
-        stream = try RingStream(
-            configuration: .init(name: "TELEMETRY", subjects: ["boiler.*.telemetry"], maxMessages: 1 << 20, maxBytes: 128 << 20)
-        )
-    } catch {
-        fail("stream: \(error)")
-    }
+    let stream = makeTelemetryStream()
     let layout = TopicLayout.default
     // The MQTT client's receive window, µs (several workers with different windows can run side by side).
     let receiveWindowMicroseconds = Int(ProcessInfo.processInfo.environment["RECEIVE_WINDOW_US"] ?? "0") ?? 0
@@ -124,12 +162,9 @@ case "publish":
     } catch {
         fail("connect: \(error)")
     }
-    let topics = (0..<boilers).map { "boilers/b\(String(100_000 + $0))/telemetry" }
     let total = Int(rate * duration)
     let start = ContinuousClock.now
-    let startMs = Int64(Date().timeIntervalSince1970 * 1000)
-    var sequence = [Int](repeating: 0, count: boilers)
-    let values = (0..<batch).map { _ in "61.25" }.joined(separator: ",")
+    var traffic = Traffic(boilers: boilers, batch: batch)
     for index in 0..<total {
         // Pace: message `index` is due at start + index / rate.
         let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
@@ -139,16 +174,9 @@ case "publish":
         while qos != .atMostOnce && UInt64(index) &- client.messagesPublished > 2_000 {
             try await Task.sleep(for: .microseconds(200))
         }
-        let boiler = index % boilers
-        let seq = sequence[boiler]
-        sequence[boiler] += batch
-        let ts = startMs + Int64(seq) * 10
-        let payload =
-            batch == 1
-            ? #"{"v":1,"boot":"bench","seq":\#(seq),"ts_ms":\#(ts),"water_c":61.25}"#
-            : #"{"v":1,"boot":"bench","seq":\#(seq),"ts_ms":\#(ts),"period_ms":10,"water_c":[\#(values)]}"#
+        let (topic, payload) = traffic.message(index)
         do {
-            try client.publishNow(topics[boiler], payload: Array(payload.utf8), qos: qos)
+            try client.publishNow(topic, payload: Array(payload.utf8), qos: qos)
         } catch {
             fail("publish: \(error)")
         }
@@ -254,6 +282,23 @@ case "checkpoints":
         fail("checkpoints: \(String(reflecting: error))")
     }
     clientTask.cancel()
+
+case "pipeline":
+    // The ingestion path without MQTT: IngestPipeline.handle on MESSAGES payloads as `publish` makes them (round
+    // robin over BOILERS, BATCH readings each), for instruction counts (valgrind) of decode, dedup, store and
+    // windows together. Prints what was ingested.
+    guard arguments.count == 5, let boilers = Int(arguments[2]), let batch = Int(arguments[3]), let messages = Int(arguments[4]),
+        boilers > 0, batch > 0, messages >= 0
+    else { fail("usage: IngestBench pipeline BOILERS BATCH MESSAGES") }
+    let stream = makeTelemetryStream()
+    let pipeline = IngestPipeline(decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: stream, logger: logger)
+    var traffic = Traffic(boilers: boilers, batch: batch)
+    for index in 0..<messages {
+        var (topic, payload) = traffic.message(index)
+        topic.withUTF8 { t in payload.withUTF8 { pipeline.handle(topic: t, payload: $0) } }
+    }
+    let statistics = pipeline.statistics
+    print(#"{"messages":\#(statistics.messages),"readings":\#(statistics.readingsIngested),"duplicates":\#(statistics.duplicates),"rejected":\#(statistics.rejections.total)}"#)
 
 case "control":
     // One controller tick for N boilers (stream reads, decisions, decision stream), CPU per tick; no I/O.

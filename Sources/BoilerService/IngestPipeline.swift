@@ -119,17 +119,23 @@ public final class IngestPipeline: Sendable {
         var refusal: StreamError? = nil
         // Stored at the nanosecond, so publish-to-stream latency can be read back (deploy/bench/e2e.sh).
         let now = StreamInstant(nanosecondsSinceEpoch: nowNs)
+        // `{boiler}:{boot}:` once per message; each reading's ID is it with its `seq` in place of the last one's.
+        let idPrefix = Self.messageIDPrefix(boilerID, payload.boot)
+        let prefixLength = idPrefix.count
+        var options = PublishOptions(messageID: idPrefix)
         withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
+            // What the readings' records share (flags, boot id) is written once.
+            let template = payload.prepareRecords(into: record)
             // The closure throws nothing: each refusal is handled per reading inside.
             _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
                 // Not announced: the IDs end in the growing `seq`, so the stream knows a new one is new without
                 // reading its dedup index, and writes the index once the line has arrived (see `announce`).
                 for index in 0..<count {
-                    let id = Self.messageID(boilerID, payload.boot, payload.firstSeq + UInt64(index))
-                    let length = payload[index].writeRecord(into: record)
+                    options.messageID?.truncate(to: prefixLength)
+                    options.messageID?.append(decimal: payload.firstSeq + UInt64(index))
+                    let length = payload.writeRecord(index, template: template, into: record)
                     do throws(StreamError) {
                         let bytes = UnsafeRawBufferPointer(rebasing: record[0..<length])
-                        let options = PublishOptions(messageID: id)
                         let ack =
                             if let handle {
                                 try publisher.publish(subject: handle, payload: bytes, options: options, now: now)
@@ -179,15 +185,13 @@ public final class IngestPipeline: Sendable {
         }
     }
 
-    /// A reading's stream message ID, `{boiler}:{boot}:{seq}`.
-    @inline(__always)
-    private static func messageID(_ boilerID: BoilerID, _ boot: BootID, _ seq: UInt64) -> MessageID {
+    /// The part of a reading's stream message ID `{boiler}:{boot}:{seq}` before its `seq`.
+    private static func messageIDPrefix(_ boilerID: BoilerID, _ boot: BootID) -> MessageID {
         var id = MessageID()
         id.append(boilerID.rawValue)
         id.append(byte: UInt8(ascii: ":"))
         id.append(boot.rawValue)
         id.append(byte: UInt8(ascii: ":"))
-        id.append(decimal: seq)
         return id
     }
 

@@ -84,6 +84,24 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
         return true
     }
 
+    /// Shortens the ID to its first `length` bytes (nothing changes when it is not longer): a caller that makes
+    /// many IDs with one prefix, as the ingestion path does per reading, keeps the prefix and replaces the rest.
+    public mutating func truncate(to length: Int) {
+        guard length >= 0, length < self.count else { return }
+        if let spilled = self.spilled {
+            if length <= MessageID.inlineCapacity {
+                // Back inline: `append` writes inline whenever the result fits there.
+                withUnsafeMutableBytes(of: &self.inline) { raw in
+                    for offset in 0..<length { raw[offset] = spilled[offset] }
+                }
+                self.spilled = nil
+            } else {
+                self.spilled?.removeLast(self.count - length)
+            }
+        }
+        self.count = length
+    }
+
     /// Appends `value` in decimal; returns `false` when the ID would exceed `maximumLength`.
     @discardableResult
     public mutating func append(decimal value: UInt64) -> Bool {

@@ -10,20 +10,12 @@ extension TelemetryReading {
 
     /// Writes the record into `buffer` (at least `maximumRecordSize` bytes) and returns its length.
     public func writeRecord(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var boot = self.boot.rawValue
-        let bootLength = boot.withUTF8 { bytes in
-            let count = min(bytes.count, BootID.maximumLength)
-            if let source = bytes.baseAddress, let base = buffer.baseAddress {
-                (base + 64).copyMemory(from: source, byteCount: count)
-            }
-            return count
-        }
         var flags: UInt8 = 0
         if self.returnC != nil { flags |= 1 }
         if self.roomC != nil { flags |= 2 }
         if self.outdoorC != nil { flags |= 4 }
         if self.burnerPct != nil { flags |= 8 }
-        buffer.storeBytes(of: UInt64(1 | UInt64(flags) << 8 | UInt64(bootLength) << 16).littleEndian, toByteOffset: 0, as: UInt64.self)
+        let bootLength = Self.writeRecordHeader(boot: self.boot, flags: flags, into: buffer)
         buffer.storeBytes(of: self.timestampMs.littleEndian, toByteOffset: 8, as: Int64.self)
         buffer.storeBytes(of: self.seq.littleEndian, toByteOffset: 16, as: UInt64.self)
         buffer.storeBytes(of: self.waterC.bitPattern.littleEndian, toByteOffset: 24, as: UInt64.self)
@@ -32,6 +24,20 @@ extension TelemetryReading {
         buffer.storeBytes(of: (self.outdoorC ?? 0).bitPattern.littleEndian, toByteOffset: 48, as: UInt64.self)
         buffer.storeBytes(of: (self.burnerPct ?? 0).bitPattern.littleEndian, toByteOffset: 56, as: UInt64.self)
         return 64 + bootLength
+    }
+
+    /// Writes a record's version, flags and boot id; returns the boot id's length.
+    static func writeRecordHeader(boot: BootID, flags: UInt8, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var boot = boot.rawValue
+        let bootLength = boot.withUTF8 { bytes in
+            let count = min(bytes.count, BootID.maximumLength)
+            if let source = bytes.baseAddress, let base = buffer.baseAddress {
+                (base + 64).copyMemory(from: source, byteCount: count)
+            }
+            return count
+        }
+        buffer.storeBytes(of: UInt64(1 | UInt64(flags) << 8 | UInt64(bootLength) << 16).littleEndian, toByteOffset: 0, as: UInt64.self)
+        return bootLength
     }
 
     /// Reads a record written by `writeRecord`; nil when the bytes are not a version-1 record.
@@ -63,5 +69,42 @@ extension TelemetryReading {
         [UInt8](unsafeUninitializedCapacity: Self.maximumRecordSize) { buffer, count in
             count = self.writeRecord(into: UnsafeMutableRawBufferPointer(buffer))
         }
+    }
+}
+
+extension TelemetryPayload {
+    /// What every reading's record of one payload shares: its flags and boot id, written once by
+    /// `prepareRecords(into:)`.
+    public struct RecordTemplate: Sendable {
+        let flags: UInt8
+        let bootLength: Int
+    }
+
+    /// Writes into `buffer` (at least `TelemetryReading.maximumRecordSize` bytes) the parts of a record that every
+    /// reading of this payload shares (version, flags, boot id), for `writeRecord(_:template:into:)`.
+    public func prepareRecords(into buffer: UnsafeMutableRawBufferPointer) -> RecordTemplate {
+        var flags: UInt8 = 0
+        for field in OptionalField.allCases where self.optionals[field.rawValue].present { flags |= 1 << UInt8(field.rawValue) }
+        let bootLength = TelemetryReading.writeRecordHeader(boot: self.boot, flags: flags, into: buffer)
+        return RecordTemplate(flags: flags, bootLength: bootLength)
+    }
+
+    /// Writes reading `index`'s own fields into `buffer`, which `prepareRecords(into:)` prepared for this payload,
+    /// and returns the record's length: the same bytes as `self[index].writeRecord(into:)`, without making the
+    /// reading (a copy of the boot id per reading, and its reference count).
+    @inline(__always)
+    public func writeRecord(_ index: Int, template: RecordTemplate, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        buffer.storeBytes(of: (self.firstTimestampMs + Int64(index) * (self.periodMs ?? 0)).littleEndian, toByteOffset: 8, as: Int64.self)
+        buffer.storeBytes(of: (self.firstSeq + UInt64(index)).littleEndian, toByteOffset: 16, as: UInt64.self)
+        buffer.storeBytes(of: self.water[index].bitPattern.littleEndian, toByteOffset: 24, as: UInt64.self)
+        if template.flags == 0 {
+            for offset in stride(from: 32, to: 64, by: 8) { buffer.storeBytes(of: 0 as UInt64, toByteOffset: offset, as: UInt64.self) }
+        } else {
+            for field in OptionalField.allCases {
+                let value = self.optionals[field.rawValue].value(at: index) ?? 0
+                buffer.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: 32 + 8 * field.rawValue, as: UInt64.self)
+            }
+        }
+        return 64 + template.bootLength
     }
 }

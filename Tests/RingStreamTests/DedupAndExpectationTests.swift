@@ -108,14 +108,23 @@ struct DedupTests {
     }
 
     /// Appends write the first 40 bytes in place and move to an array past them; random sequences of the three
-    /// appends, across that boundary and up to the 128-byte limit, must spell what a byte array says.
-    @Test("message IDs built by appends equal the bytes appended, inline and past 40 bytes")
+    /// appends and of truncations (which move an ID back in place when it fits again), across that boundary and up
+    /// to the 128-byte limit, must spell what a byte array says.
+    @Test("message IDs built by appends and truncations equal a byte array's, inline and past 40 bytes")
     func messageIDAppendsMatchAByteModel() {
         var rng = SeededGenerator(seed: 11)
         for _ in 0..<2_000 {
             var id = MessageID()
             var model: [UInt8] = []
             for _ in 0..<Int.random(in: 1...30, using: &rng) {
+                if Int.random(in: 0..<5, using: &rng) == 0 {
+                    let length = Int.random(in: 0...(model.count + 4), using: &rng)
+                    id.truncate(to: length)
+                    if length < model.count { model.removeLast(model.count - length) }
+                    #expect(id.count == model.count)
+                    #expect(id.description == String(decoding: model, as: UTF8.self))
+                    continue
+                }
                 var appended: [UInt8]
                 let accepted: Bool
                 switch Int.random(in: 0..<3, using: &rng) {
