@@ -286,15 +286,19 @@ case "checkpoints":
 case "pipeline":
     // The ingestion path without MQTT: IngestPipeline.handle on MESSAGES payloads as `publish` makes them (round
     // robin over BOILERS, BATCH readings each), for instruction counts (valgrind) of decode, dedup, store and
-    // windows together. Prints what was ingested.
-    guard arguments.count == 5, let boilers = Int(arguments[2]), let batch = Int(arguments[3]), let messages = Int(arguments[4]),
+    // windows together. Prints what was ingested. With `dry`, only the payloads are made.
+    // With `dry`, the payloads are made and not handled: what the harness itself costs.
+    guard arguments.count == 5 || (arguments.count == 6 && arguments[5] == "dry"),
+        let boilers = Int(arguments[2]), let batch = Int(arguments[3]), let messages = Int(arguments[4]),
         boilers > 0, batch > 0, messages >= 0
-    else { fail("usage: IngestBench pipeline BOILERS BATCH MESSAGES") }
+    else { fail("usage: IngestBench pipeline BOILERS BATCH MESSAGES [dry]") }
+    let dry = arguments.count == 6
     let stream = makeTelemetryStream()
     let pipeline = IngestPipeline(decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: stream, logger: logger)
     var traffic = Traffic(boilers: boilers, batch: batch)
     for index in 0..<messages {
         var (topic, payload) = traffic.message(index)
+        if dry { continue }
         topic.withUTF8 { t in payload.withUTF8 { pipeline.handle(topic: t, payload: $0) } }
     }
     let statistics = pipeline.statistics

@@ -122,12 +122,13 @@ public final class IngestPipeline: Sendable {
         // `{boiler}:{boot}:` once per message; each reading's ID is it with its `seq` in place of the last one's.
         let idPrefix = Self.messageIDPrefix(boilerID, payload.boot)
         let prefixLength = idPrefix.count
-        var options = PublishOptions(messageID: idPrefix)
         withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
             // What the readings' records share (flags, boot id) is written once.
             let template = payload.prepareRecords(into: record)
             // The closure throws nothing: each refusal is handled per reading inside.
             _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
+                // A local of this closure: one captured from outside was copied for every publish.
+                var options = PublishOptions(messageID: idPrefix)
                 // Not announced: the IDs end in the growing `seq`, so the stream knows a new one is new without
                 // reading its dedup index, and writes the index once the line has arrived (see `announce`).
                 for index in 0..<count {

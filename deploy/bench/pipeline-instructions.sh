@@ -3,7 +3,8 @@
 # for IngestBench builds side by side (a benchmark, not a test): `IngestBench pipeline BOILERS BATCH MESSAGES` feeds
 # payloads as the `publish` mode makes them straight into IngestPipeline.handle, without MQTT. valgrind's lackey
 # counts the instructions of a run with N messages and one with 2N; their difference divided by N * BATCH is the
-# cost of one reading without the start-up's. Counts do not move with the other tenants of a shared machine; they do
+# cost of one reading without the start-up's. The harness's own making of the payloads (`pipeline ... dry`, the
+# same difference) is subtracted. Counts do not move with the other tenants of a shared machine; they do
 # not see cache misses (deploy/bench/ingest.sh measures time, beside mosquitto_sub).
 #
 #   deploy/bench/pipeline-instructions.sh INGEST_BENCH... [-- "BOILERS BATCH MESSAGES" ...]
@@ -19,11 +20,11 @@ cases=("$@")
 
 work="$(mktemp -d /tmp/pipeline-instructions-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-instructions() {  # instructions BINARY BOILERS BATCH MESSAGES (a stripped copy: valgrind 3.19 gives up on Swift's debug info)
+instructions() {  # instructions BINARY BOILERS BATCH MESSAGES [dry] (a stripped copy: valgrind 3.19 gives up on Swift's debug info)
     local stripped
     stripped="$work/$(basename "$1")"
     [ -x "$stripped" ] || strip -o "$stripped" "$1"
-    valgrind --tool=lackey --basic-counts=yes "$stripped" pipeline "$2" "$3" "$4" 2>&1 >/dev/null | awk '/guest instrs:/ {gsub(",", "", $NF); print $NF}'
+    valgrind --tool=lackey --basic-counts=yes "$stripped" pipeline "$2" "$3" "$4" ${5:-} 2>&1 >/dev/null | awk '/guest instrs:/ {gsub(",", "", $NF); print $NF}'
 }
 
 printf '| boilers | readings/msg | messages (N) |'
@@ -37,7 +38,9 @@ for case in "${cases[@]}"; do
     for build in "${builds[@]}"; do
         one="$(instructions "$build" "$boilers" "$batch" "$messages")"
         two="$(instructions "$build" "$boilers" "$batch" "$((2 * messages))")"
-        printf ' %s |' "$(( (two - one) / (messages * batch) ))"
+        dry_one="$(instructions "$build" "$boilers" "$batch" "$messages" dry)"
+        dry_two="$(instructions "$build" "$boilers" "$batch" "$((2 * messages))" dry)"
+        printf ' %s |' "$(( (two - one - (dry_two - dry_one)) / (messages * batch) ))"
     done
     printf '\n'
 done
