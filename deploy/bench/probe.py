@@ -4,7 +4,9 @@
 Publishes single-reading payloads for boiler `probe` at RATE messages/s, while process PID lives, through `mosquitto_pub -l`
 (one line, one message, QoS 1), each carrying its send time (CLOCK_REALTIME, µs: a seq is at most 2^53 - 1) as
 `seq`. While it runs it
-reads the probe's readings back from boilerd's stream API (`stored_at_ns` is when boilerd stored the reading),
+reads the probe's readings back from boilerd's stream API five times a second (`stored_at_ns` is when boilerd
+stored the reading; at 2 million readings/s a 2-million-message ring keeps a reading for about a second, and a
+poll once a second missed 202 of 2,609 in a run of case c),
 and at the end it reads SUB_FILE, the output of `mosquitto_sub -F '%U %p'` on the probe's topic (`%U` is when
 mosquitto_sub received the message). It prints one JSON line: how many were sent, stored and delivered, and
 the latency percentiles (exact, from every sample) of publish-to-stream (boilerd) beside publish-to-delivery
@@ -59,14 +61,14 @@ def alive(pid):
 start = time.monotonic()
 period = 1.0 / rate
 next_send = start
-next_poll = start + 1.0
+next_poll = start + 0.2
 while True:
     now = time.monotonic()
     if now >= next_poll:
         if not alive(pid):
             break
         poll()
-        next_poll = now + 1.0
+        next_poll = now + 0.2
     if now < next_send:
         time.sleep(min(next_send - now, 0.01))
         continue
