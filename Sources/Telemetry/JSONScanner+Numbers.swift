@@ -102,6 +102,75 @@ extension JSONScanner {
         return number
     }
 
+    /// A reading as boilers write it, `-?(0|[1-9][0-9]*)(.[0-9]+)?` with at most 15 digits and no exponent
+    /// (`61.25`, `-3`, `0.125`), read in one pass straight to its double, after optional whitespace. Anything else
+    /// gives `nil` and consumes nothing (not even the whitespace), for `readNumber` to read or reject.
+    ///
+    /// Its result is the one `readNumber` and `doubleValue` give: with 15 digits the significand is below 2^53
+    /// and the divisor a power of ten that a double holds exactly, so one division rounds correctly (Clinger's fast
+    /// path, as `doubleValue` takes it). A batch's numbers went through `JSONNumber` at about 230 instructions
+    /// each; this takes about a fifth of that.
+    @inline(__always)
+    mutating func readShortDecimal() -> Double? {
+        let bytes = self.bytes
+        let end = bytes.count
+        var index = self.index
+        while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
+            index += 1
+        }
+        guard index < end else { return nil }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let integerStart = index
+        var significand: UInt64 = 0
+        // Wrapping arithmetic: a number with more digits than fit is refused below, whatever this made of it.
+        while index < end, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+            significand = significand &* 10 &+ UInt64(digit)
+            index += 1
+        }
+        let integerDigits = index - integerStart
+        guard integerDigits == 1 || (integerDigits > 1 && bytes[integerStart] != UInt8(ascii: "0")) else { return nil }
+        var fractionDigits = 0
+        if index < end, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let fractionStart = index
+            while index < end, case let digit = bytes[index] &- UInt8(ascii: "0"), digit < 10 {
+                significand = significand &* 10 &+ UInt64(digit)
+                index += 1
+            }
+            fractionDigits = index - fractionStart
+            guard fractionDigits > 0 else { return nil }
+        }
+        guard integerDigits + fractionDigits <= 15 else { return nil }
+        if index < end, bytes[index] | 0x20 == UInt8(ascii: "e") { return nil }
+        self.index = index
+        let value = Double(significand) / JSONScanner.exactPowerOfTen(fractionDigits)
+        return negative ? -value : value
+    }
+
+    /// 10^`exponent` for 0...15, each exact in a double; a switch, not a table, so that no global is touched.
+    @inline(__always)
+    static func exactPowerOfTen(_ exponent: Int) -> Double {
+        switch exponent {
+        case 0: 1
+        case 1: 1e1
+        case 2: 1e2
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        default: 1e15
+        }
+    }
+
     private mutating func readDigits(into number: inout JSONNumber, digits: inout Int, fraction: Bool) {
         while self.index < self.bytes.count, case let digit = self.bytes[self.index] &- UInt8(ascii: "0"), digit < 10 {
             self.index += 1

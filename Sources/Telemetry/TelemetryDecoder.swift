@@ -284,6 +284,11 @@ public struct TelemetryDecoder: Sendable {
                         "\(field.name) has more than \(Self.maximumBatchReadings) values"
                     )
                 }
+                // A short decimal needs no look ahead; anything else is told apart first.
+                if let value = scanner.readShortDecimal() {
+                    values.append(try Self.checked(value, field: field))
+                    continue
+                }
                 guard try scanner.peekValue() == .number else {
                     throw TelemetryRejection(.wrongType, "\(field.name) must hold only numbers")
                 }
@@ -296,11 +301,18 @@ public struct TelemetryDecoder: Sendable {
         }
     }
 
+    /// Reads a number (the next value is one: `peekValue` said so) and range-checks it.
     private static func readValue(_ scanner: inout JSONScanner, field: Field) throws(TelemetryRejection) -> Double {
+        if let value = scanner.readShortDecimal() { return try Self.checked(value, field: field) }
         let number = try scanner.readNumber()
         guard let value = scanner.doubleValue(number) else {
             throw TelemetryRejection(.notFinite, "\(field.name) is too large to be a finite number")
         }
+        return try Self.checked(value, field: field)
+    }
+
+    @inline(__always)
+    private static func checked(_ value: Double, field: Field) throws(TelemetryRejection) -> Double {
         guard field.range.contains(value) else {
             throw TelemetryRejection(
                 field == .waterC ? .waterOutOfRange : .valueOutOfRange,

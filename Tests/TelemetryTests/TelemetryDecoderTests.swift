@@ -50,6 +50,58 @@ import Testing
         }
     }
 
+    /// Short decimals (up to 15 digits, no exponent) take a fast path in arrays and single values alike; each must
+    /// come out bit for bit as the standard library reads it, the sign of zero included, and the numbers just past
+    /// its reach (16 digits, an exponent) must too.
+    @Test func shortDecimalsConvertBitForBitLikeTheStandardLibrary() throws {
+        var generator = SeededGenerator(seed: 11)
+        var texts = ["0", "-0", "-0.0", "0.0", "0.000000000000001", "-0.00000000000001", "149.999999999999",
+                     "61.2345678901234", "61.23456789012345", "-19.9999999999999", "100", "1E1", "2e-1", "0.1e1"]
+        for _ in 0..<3_000 {
+            let integer = Int.random(in: 0...149, using: &generator)
+            let fraction = String((0..<Int.random(in: 0...13, using: &generator)).map { _ in
+                Character(String(Int.random(in: 0...9, using: &generator)))
+            })
+            let sign = integer < 20 && Bool.random(using: &generator) ? "-" : ""
+            texts.append(fraction.isEmpty ? "\(sign)\(integer)" : "\(sign)\(integer).\(fraction)")
+        }
+        for chunk in stride(from: 0, to: texts.count, by: 100) {
+            let batch = Array(texts[chunk..<min(chunk + 100, texts.count)])
+            let payload = try self.decoder.decode(
+                #"{"v":1,"boot":"b","seq":0,"ts_ms":0,"period_ms":10,"water_c":[ \#(batch.joined(separator: " , "))]}"#
+            )
+            #expect(payload.count == batch.count)
+            for (index, text) in batch.enumerated() {
+                #expect(payload[index].waterC.bitPattern == Double(text)?.bitPattern, "\(text) in a batch")
+            }
+        }
+        for text in texts.prefix(300) {
+            let payload = try self.decoder.decode(#"{"v":1,"boot":"b","seq":0,"ts_ms":0,"water_c": \#(text)}"#)
+            #expect(payload[0].waterC.bitPattern == Double(text)?.bitPattern, "\(text)")
+        }
+    }
+
+    /// What the fast path does not read, the full reader still rejects, with the same reason wherever it stands.
+    @Test func malformedNumbersInBatchesAreRejectedAsBefore() {
+        let cases: [(String, RejectionReason)] = [
+            ("01.5", .malformedJSON), ("-01", .malformedJSON), ("1.", .malformedJSON), ("-", .malformedJSON),
+            (".5", .malformedJSON), ("1.5e", .malformedJSON), ("1.5e+", .malformedJSON), ("--1", .malformedJSON),
+            ("1.2.3", .malformedJSON), ("-Infinity", .notFinite), ("NaN", .notFinite), ("1e400", .notFinite),
+            ("151", .waterOutOfRange), ("-20.0000000000001", .waterOutOfRange), ("\"61\"", .wrongType),
+        ]
+        for (text, reason) in cases {
+            for body in ["[\(text)]", "[61.5,\(text)]", "[61.5, \(text) ,62]"] {
+                let json = #"{"v":1,"boot":"b","seq":0,"ts_ms":0,"period_ms":10,"water_c":\#(body)}"#
+                #expect(throws: TelemetryRejection.self, "\(body)") { try self.decoder.decode(json) }
+                do {
+                    _ = try self.decoder.decode(json)
+                } catch {
+                    #expect(error.reason == reason, "\(body): \(error.detail)")
+                }
+            }
+        }
+    }
+
     @Test func everyRejectionNamesItsField() {
         let cases: [(String, RejectionReason, String)] = [
             (#"{"v":1,"boot":"b","seq":0,"ts_ms":0,"water_c":"hot"}"#, .wrongType, "water_c"),
