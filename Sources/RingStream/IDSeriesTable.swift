@@ -24,6 +24,8 @@
 struct IDSeriesTable: ~Copyable {
     /// Prefixes longer than this are not tracked (their IDs go to the index).
     static let maximumPrefixLength = 32
+    /// The largest number an ID splits off: 19 digits (20 could overflow).
+    static let largestNumber: UInt64 = 9_999_999_999_999_999_999
 
     typealias Key = (UInt64, UInt64, UInt64, UInt64)
 

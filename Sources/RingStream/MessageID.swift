@@ -166,7 +166,7 @@ public struct MessageID: Hashable, Sendable, ExpressibleByStringLiteral, CustomS
 
     /// Writes `value`'s decimal digits into `buffer`, the last one just before `end`.
     @inline(__always)
-    private static func writeDecimal(_ value: UInt64, endingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) {
+    static func writeDecimal(_ value: UInt64, endingAt end: Int, in buffer: UnsafeMutableRawBufferPointer) {
         let pairs = UnsafeRawPointer(MessageID.digitPairs.utf8Start)
         var position = end
         var rest = value

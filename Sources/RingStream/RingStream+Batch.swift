@@ -35,9 +35,9 @@ extension RingStream {
 
     /// Publishes within ``RingStream/withPublisher(_:)``, with the same semantics as ``RingStream/publish(subject:payload:options:now:)-(_,UnsafeRawBufferPointer,_,_)``.
     public struct Publisher: ~Copyable {
-        private let core: UnsafeMutablePointer<StreamCore>
+        let core: UnsafeMutablePointer<StreamCore>
         /// The stream's identity, which its subject handles carry.
-        private let identity: UInt64
+        let identity: UInt64
 
         fileprivate init(core: UnsafeMutablePointer<StreamCore>, identity: UInt64) {
             self.core = core

@@ -25,7 +25,7 @@ public final class RingStream: Sendable {
     /// Tells this stream's subject handles from another's.
     @usableFromInline let identity = UInt64.random(in: 1 ... .max)
     /// Lets a publish hash its message ID and start the dedup index's loads before it takes the lock.
-    private let dedupLocator: DedupTable.BucketLocator
+    let dedupLocator: DedupTable.BucketLocator
 
     /// Runs `body` with exclusive access to the stream's state.
     @inline(__always)

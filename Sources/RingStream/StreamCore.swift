@@ -170,19 +170,26 @@ extension StreamCore {
         now requested: StreamInstant,
         idProbe knownProbe: DedupTable.Probe? = nil
     ) throws(StreamError) -> PublishAck {
-        if let knownID = self.subjectIDs.find(name) {
-            return try self.publish(subjectID: knownID, newName: "", payload: payload, options: options, now: requested, idProbe: knownProbe)
-        }
+        let knownID = try self.resolve(subject: name)
+        return try self.publish(subjectID: knownID, newName: name, payload: payload, options: options, now: requested, idProbe: knownProbe)
+    }
+
+    /// The ID of the subject named `name`, or `nil` for a new subject that may be added (a valid literal that the
+    /// stream's filters cover, with room in the subject table); throws for one that may not.
+    @inline(__always)
+    func resolve(subject name: String) throws(StreamError) -> UInt32? {
+        if let knownID = self.subjectIDs.find(name) { return knownID }
         try Subject.validateLiteral(name)
         guard self.filters.contains(where: { $0.matches(name) }) else {
             throw .subjectNotInStream(name, stream: self.name)
         }
         guard self.subjects.count < self.maxSubjects else { throw .subjectLimitReached(self.maxSubjects) }
-        return try self.publish(subjectID: nil, newName: name, payload: payload, options: options, now: requested, idProbe: knownProbe)
+        return nil
     }
 
     /// Publishes on subject `knownID` (a handle that the caller has checked belongs to this stream, or a name
     /// already looked up), or when it is `nil` on the new subject `newName`, already checked.
+    @inline(__always)
     mutating func publish(
         subjectID knownID: UInt32?,
         newName: String,
@@ -200,6 +207,25 @@ extension StreamCore {
         } else if let idLength {
             idProbe = self.dedup.locator.probe(UnsafeRawBufferPointer(start: self.publishingIDBytes, count: idLength))
         }
+        return try self.publish(
+            subjectID: knownID, newName: newName, payload: payload, options: options, now: requested,
+            idLength: idLength, idProbe: idProbe
+        )
+    }
+
+    /// Publishes the message whose ID, if it has one (`idLength` bytes), is in `publishingIDBytes` and probed as
+    /// `idProbe`; `options.messageID` is not read, only its expectations. (The ID's probe passed in from the two
+    /// ways of making it, `options.messageID` and `RingStream.MessageIDSeries`, costs about 20 instructions per
+    /// publish; one function that made either was slower still for the series, whose lending cost more.)
+    mutating func publish(
+        subjectID knownID: UInt32?,
+        newName: String,
+        payload: UnsafeRawBufferPointer,
+        options: borrowing PublishOptions,
+        now requested: StreamInstant,
+        idLength: Int?,
+        idProbe: DedupTable.Probe
+    ) throws(StreamError) -> PublishAck {
         // Stored timestamps never go backwards, so time-based reads can search them.
         let now = max(requested.nanosecondsSinceEpoch, self.lastTimestamp)
         guard payload.count <= self.maxMessageSize else { throw .messageTooLarge }
