@@ -40,11 +40,11 @@ extension RingStream {
         func probe(
             _ number: UInt64,
             bytes: UnsafeMutableRawPointer,
+            length: Int,
             locator: DedupTable.BucketLocator,
             isOwn: Bool
         ) -> DedupTable.Probe {
             guard isOwn, var split = self.split, number <= IDSeriesTable.largestNumber else {
-                let length = self.prefix.count + MessageID.decimalLength(number)
                 return locator.probe(UnsafeRawBufferPointer(start: bytes, count: length))
             }
             split.number = number
@@ -114,7 +114,9 @@ extension StreamCore {
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         let idLength = series.write(number, to: self.publishingIDBytes)
-        let idProbe = series.probe(number, bytes: self.publishingIDBytes, locator: self.dedup.locator, isOwn: seriesIsOwn)
+        let idProbe = series.probe(
+            number, bytes: self.publishingIDBytes, length: idLength, locator: self.dedup.locator, isOwn: seriesIsOwn
+        )
         return try self.publish(
             subjectID: knownID, newName: newName, payload: payload, options: StreamCore.noOptions, now: now,
             idLength: idLength, idProbe: idProbe

@@ -43,11 +43,6 @@ struct JSONNumber {
     static let powersOfTen: [UInt64] = (0..<20).reduce(into: []) { powers, index in
         powers.append(index == 0 ? 1 : powers[index - 1] * 10)
     }
-
-    /// Exact powers of ten as doubles (10^22 is the largest that a double holds exactly).
-    static let doublePowersOfTen: [Double] = (0...22).map { exponent in
-        (0..<exponent).reduce(1.0) { value, _ in value * 10 }
-    }
 }
 
 extension JSONScanner {
@@ -104,7 +99,7 @@ extension JSONScanner {
 
     /// A reading as boilers write it, `-?(0|[1-9][0-9]*)(.[0-9]+)?` with at most 15 digits and no exponent
     /// (`61.25`, `-3`, `0.125`), read in one pass straight to its double, after optional whitespace. Anything else
-    /// gives `nil` and consumes nothing (not even the whitespace), for `readNumber` to read or reject.
+    /// gives `nil` and consumes nothing but the whitespace, for `readNumber` to read or reject.
     ///
     /// Its result is the one `readNumber` and `doubleValue` give: with 15 digits the significand is below 2^53
     /// and the divisor a power of ten that a double holds exactly, so one division rounds correctly (Clinger's fast
@@ -112,12 +107,10 @@ extension JSONScanner {
     /// each; this takes about a fifth of that.
     @inline(__always)
     mutating func readShortDecimal() -> Double? {
+        self.skipWhitespace()
         let bytes = self.bytes
         let end = bytes.count
         var index = self.index
-        while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
-            index += 1
-        }
         guard index < end else { return nil }
         let negative = bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
@@ -148,7 +141,8 @@ extension JSONScanner {
         return negative ? -value : value
     }
 
-    /// 10^`exponent` for 0...15, each exact in a double; a switch, not a table, so that no global is touched.
+    /// 10^`exponent` for 0...22, each exact in a double (10^22 is the largest that is); a switch, not a table, so
+    /// that no global is touched.
     @inline(__always)
     static func exactPowerOfTen(_ exponent: Int) -> Double {
         switch exponent {
@@ -167,7 +161,14 @@ extension JSONScanner {
         case 12: 1e12
         case 13: 1e13
         case 14: 1e14
-        default: 1e15
+        case 15: 1e15
+        case 16: 1e16
+        case 17: 1e17
+        case 18: 1e18
+        case 19: 1e19
+        case 20: 1e20
+        case 21: 1e21
+        default: 1e22
         }
     }
 
@@ -197,8 +198,8 @@ extension JSONScanner {
             let significand = Double(number.significand)
             value =
                 number.exponent >= 0
-                ? significand * JSONNumber.doublePowersOfTen[number.exponent]
-                : significand / JSONNumber.doublePowersOfTen[-number.exponent]
+                ? significand * JSONScanner.exactPowerOfTen(number.exponent)
+                : significand / JSONScanner.exactPowerOfTen(-number.exponent)
         } else {
             // Rare (long or extreme numbers): the standard library's correctly rounded parser.
             let text = String(decoding: UnsafeBufferPointer(rebasing: self.bytes[number.range]), as: UTF8.self)
