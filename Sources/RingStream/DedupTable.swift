@@ -12,7 +12,8 @@
 /// Its non-mutating helpers are `@inline(__always)`: called out of line from a mutating method (or on the
 /// `dedup` field of an `inout` stream state), Swift 6 copied the whole 256-byte table to the stack to pass it
 /// as `self`, two to four times per publish (seen in the disassembly; the stream state's 592 bytes likewise for
-/// every out-of-line read). Inlined, there is no call and no copy.
+/// every out-of-line read). Inlined, there is no call; the lookup, which loops over slots, still made the copy
+/// inlined, and is `mutating` for that reason alone.
 struct DedupTable: ~Copyable {
     struct Entry {
         var hash: UInt64
@@ -222,13 +223,17 @@ struct DedupTable: ~Copyable {
 
     /// The sequence stored under `id`, if it is remembered.
     @inline(__always)
-    func lookup(_ id: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
+    mutating func lookup(_ id: UnsafeRawBufferPointer, hash: UInt64) -> UInt64? {
         self.lookup(id, probe: Probe(hash: hash, split: self.series.split(id)))
     }
 
     /// The sequence stored under `id`, if it is remembered; `probe` is `locator.probe(id)`.
+    ///
+    /// It changes nothing, but is `mutating` (as is `find`) so that the table is passed by address: a
+    /// non-mutating method takes the table as a value, and even inlined into the publish, Swift copied all
+    /// 161 bytes of it to the stack for each call (a call to memcpy, about 30 instructions per publish).
     @inline(__always)
-    func lookup(_ id: UnsafeRawBufferPointer, probe: Probe) -> UInt64? {
+    mutating func lookup(_ id: UnsafeRawBufferPointer, probe: Probe) -> UInt64? {
         if let split = probe.split, self.series.isCertainlyNew(split, head: self.headNumber, count: self.fifoCount) {
             return nil
         }
@@ -250,7 +255,7 @@ struct DedupTable: ~Copyable {
     }
 
     @inline(__always)
-    private func find(_ id: UnsafeRawBufferPointer, hash: UInt64, bucket base: Int) -> UInt64? {
+    private mutating func find(_ id: UnsafeRawBufferPointer, hash: UInt64, bucket base: Int) -> UInt64? {
         let tag = hash >> 48
         for slot in base..<(base + DedupTable.bucketSlots) {
             let value = self.slots[slot]

@@ -27,7 +27,12 @@ struct IDSeriesTests {
             self.withBytes(id) { self.table.insert($0, hash: self.table.hash($0), sequence: sequence, time: time) }
         }
 
-        func lookup(_ id: String) -> UInt64? { self.withBytes(id) { self.table.lookup($0, hash: self.table.hash($0)) } }
+        func lookup(_ id: String) -> UInt64? {
+            self.withBytes(id) { bytes in
+                let hash = self.table.hash(bytes)
+                return self.table.lookup(bytes, hash: hash)
+            }
+        }
 
         func isCertainlyNew(_ id: String) -> Bool { self.withBytes(id) { self.table.isCertainlyNew($0) } }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # RingStream publish, two revisions side by side (a benchmark, not a test): builds deploy/bench/publish-driver.swift
 # with each revision's Sources/RingStream (swiftc -O -wmo), then runs the two alternately RUNS times, so that
-# the noise of a shared machine falls on both alike. Prints each run and the medians, in ns per publish.
+# the noise of a shared machine falls on both alike. Prints each run and the medians, in ns per publish (with an
+# ID: single, in batches of 10, announced; single without an ID).
 #
 #   deploy/bench/publish-ab.sh OLD_REVISION [NEW_REVISION (default: the work tree)] [RUNS (default 10)]
 set -euo pipefail
@@ -25,18 +26,18 @@ build() {  # build NAME REVISION(empty: work tree)
 build old "$old"
 build new "$new"
 
-printf '| run | old single | new single | old batch of 10 | new batch of 10 | old announced | new announced |\n|---|---|---|---|---|---|---|\n'
+printf '| run | old single | new single | old batch of 10 | new batch of 10 | old announced | new announced | old without ID | new without ID |\n|---|---|---|---|---|---|---|---|---|\n'
 for run in $(seq 1 "$runs"); do
-    read -r old_single old_batch old_announced < <("$work/old/driver")
-    read -r new_single new_batch new_announced < <("$work/new/driver")
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$run" "$old_single" "$new_single" "$old_batch" "$new_batch" "$old_announced" "$new_announced"
-    echo "$old_single $new_single $old_batch $new_batch $old_announced $new_announced" >> "$work/all"
+    read -r old_single old_batch old_announced old_bare < <("$work/old/driver")
+    read -r new_single new_batch new_announced new_bare < <("$work/new/driver")
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$run" "$old_single" "$new_single" "$old_batch" "$new_batch" "$old_announced" "$new_announced" "$old_bare" "$new_bare"
+    echo "$old_single $new_single $old_batch $new_batch $old_announced $new_announced $old_bare $new_bare" >> "$work/all"
 done
 python3 - "$work/all" <<'PY'
 import statistics, sys
 rows = [list(map(float, line.split())) for line in open(sys.argv[1])]
 cols = list(zip(*rows))
 m = [statistics.median(c) for c in cols]
-print(f"| median | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.0f} | {m[3]:.0f} | {m[4]:.0f} | {m[5]:.0f} |")
-print(f"\nnew/old, medians: single {m[1] / m[0]:.2f}, batch of 10 {m[3] / m[2]:.2f}, announced {m[5] / m[4]:.2f}")
+print("| median | " + " | ".join(f"{x:.0f}" for x in m) + " |")
+print(f"\nnew/old, medians: single {m[1] / m[0]:.2f}, batch of 10 {m[3] / m[2]:.2f}, announced {m[5] / m[4]:.2f}, without ID {m[7] / m[6]:.2f}")
 PY

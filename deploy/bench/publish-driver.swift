@@ -1,8 +1,8 @@
 // Standalone driver of RingStreamBenchmarks' publish loop, compiled together with a revision's
 // Sources/RingStream by deploy/bench/publish-ab.sh (a benchmark, not a test): 1,000 subjects, a message ID and
 // an expected subject sequence on every publish, a ring of 1M messages and about 1M IDs in the dedup window.
-// Prints ns per publish: single (`RingStream.publish`), in batches of 10 under one lock, and the same with the
-// batch's IDs announced first.
+// Prints ns per publish: single (`RingStream.publish`), in batches of 10 under one lock, the same with the
+// batch's IDs announced first, and single without a message ID (the expectation kept).
 import Foundation
 
 let subjects = (0..<1000).map { "boiler.b\(String(1000 + $0)).telemetry" }
@@ -16,27 +16,32 @@ var counter: UInt64 = 0
 /// 2 minutes over 1M publishes: the duplicate window holds about 1M IDs.
 var now: Int64 = 1_764_165_600_000_000_000
 
-func next() -> (Int, PublishOptions, StreamInstant) {
+func next(withID: Bool = true) -> (Int, PublishOptions, StreamInstant) {
     let index = Int(counter % UInt64(subjects.count))
-    var id = MessageID()
-    id.append(decimal: UInt64(index))
-    id.append(byte: UInt8(ascii: ":"))
-    id.append(decimal: counter)
+    var options = PublishOptions(expectedLastSubjectSequence: last[index])
+    if withID {
+        var id = MessageID()
+        id.append(decimal: UInt64(index))
+        id.append(byte: UInt8(ascii: ":"))
+        id.append(decimal: counter)
+        options.messageID = id
+    }
     counter += 1
     now += 120_000
-    return (index, PublishOptions(messageID: id, expectedLastSubjectSequence: last[index]), StreamInstant(nanosecondsSinceEpoch: now))
+    return (index, options, StreamInstant(nanosecondsSinceEpoch: now))
 }
 
 /// Publishes `count` messages: one at a time with `batch` 1, else `batch` per lock, their IDs announced first
-/// with `announce` (filled before the lock, as the ingestion path and the benchmark do).
-func publish(_ count: Int, batch: Int, announce: Bool = false) {
+/// with `announce` (filled before the lock, as the ingestion path and the benchmark do); `withID: false` drops
+/// the message ID (single publishes only).
+func publish(_ count: Int, batch: Int, announce: Bool = false, withID: Bool = true) {
     var pending = [(Int, PublishOptions, StreamInstant)](repeating: (0, PublishOptions(), StreamInstant(nanosecondsSinceEpoch: 0)), count: batch)
     payload.withUnsafeBytes { bytes in
         for _ in 0..<(count / batch) {
             do {
                 if batch == 1 {
                     // One at a time as the benchmark publishes: the stream's own publish, which takes the lock.
-                    let (index, options, time) = next()
+                    let (index, options, time) = next(withID: withID)
                     last[index] = try stream.publish(subject: subjects[index], payload: bytes, options: options, now: time).sequence
                     continue
                 }
@@ -58,11 +63,11 @@ func publish(_ count: Int, batch: Int, announce: Bool = false) {
 }
 
 /// The fastest of 16 rounds of 64Ki publishes: on a shared machine, the other tenants' noise only ever adds time.
-func nanosecondsPerPublish(batch: Int, announce: Bool = false) -> Double {
+func nanosecondsPerPublish(batch: Int, announce: Bool = false, withID: Bool = true) -> Double {
     var best = Double.infinity
     for _ in 0..<16 {
         let start = DispatchTime.now().uptimeNanoseconds
-        publish(1 << 16, batch: batch, announce: announce)
+        publish(1 << 16, batch: batch, announce: announce, withID: withID)
         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / Double(1 << 16))
     }
     return best
@@ -73,4 +78,5 @@ publish(3 << 20, batch: 1)
 let single = nanosecondsPerPublish(batch: 1)
 let batched = nanosecondsPerPublish(batch: 10)
 let announced = nanosecondsPerPublish(batch: 10, announce: true)
-print(String(format: "%.0f %.0f %.0f", single, batched, announced))
+let withoutID = nanosecondsPerPublish(batch: 1, withID: false)
+print(String(format: "%.0f %.0f %.0f %.0f", single, batched, announced, withoutID))
