@@ -278,6 +278,7 @@ struct DedupTable: ~Copyable {
     }
 
     /// `insert` with the ID's `probe` (`locator.probe(id)`).
+    @inline(__always)
     mutating func insert(_ id: UnsafeRawBufferPointer, probe: Probe, sequence: UInt64, time: Int64) {
         while self.fifoCount > 0 && (self.fifoCount == self.capacity || self.arenaUsed + id.count > self.arenaCapacity) {
             if self.removeOldest() { self.forgottenEarly += 1 }
@@ -326,6 +327,7 @@ struct DedupTable: ~Copyable {
         return nil
     }
 
+    @inline(__always)
     private mutating func append(_ id: UnsafeRawBufferPointer, probe: Probe, sequence: UInt64, time: Int64) {
         let index = self.entryIndex(age: self.fifoCount)
         let offset = self.arenaTail

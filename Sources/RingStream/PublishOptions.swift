@@ -30,6 +30,27 @@ public struct PublishOptions: Sendable {
     public static var none: PublishOptions { PublishOptions() }
 }
 
+/// What a publish expects of the stream (its ID aside): `PublishOptions`, or `NoExpectations`. The stream's publish
+/// is generic over it, so that a publish with none (a `MessageIDSeries` publish, the ingestion path's) runs a
+/// copy in which every check is folded away, and lends nothing: lending it a `PublishOptions()` cost a copy of
+/// 160 bytes per publish (and a `swift_once` when it was a `static let`), about 45 instructions.
+protocol PublishExpectations: ~Copyable {
+    var expectedLastSequence: UInt64? { get }
+    var expectedLastSubjectSequence: UInt64? { get }
+    var expectedLastMessageID: MessageID? { get }
+    var expectedStream: String? { get }
+}
+
+extension PublishOptions: PublishExpectations {}
+
+/// No expectations at all.
+struct NoExpectations: PublishExpectations {
+    var expectedLastSequence: UInt64? { nil }
+    var expectedLastSubjectSequence: UInt64? { nil }
+    var expectedLastMessageID: MessageID? { nil }
+    var expectedStream: String? { nil }
+}
+
 /// The stream's answer to a successful publish.
 public struct PublishAck: Hashable, Sendable {
     /// The stream that stored (or had already stored) the message.

@@ -118,12 +118,8 @@ extension StreamCore {
             number, bytes: self.publishingIDBytes, length: idLength, locator: self.dedup.locator, isOwn: seriesIsOwn
         )
         return try self.publish(
-            subjectID: knownID, newName: newName, payload: payload, options: StreamCore.noOptions, now: now,
+            subjectID: knownID, newName: newName, payload: payload, options: NoExpectations(), now: now,
             idLength: idLength, idProbe: idProbe
         )
     }
-
-    /// No expectations, lent to the publish: a `PublishOptions()` made per publish was copied and destroyed
-    /// on the way in, about 120 instructions.
-    static let noOptions = PublishOptions()
 }

@@ -218,14 +218,15 @@ extension StreamCore {
     }
 
     /// Publishes the message whose ID, if it has one (`idLength` bytes), is in `publishingIDBytes` and probed as
-    /// `idProbe`; `options.messageID` is not read, only its expectations. (The ID's probe passed in from the two
-    /// ways of making it, `options.messageID` and `RingStream.MessageIDSeries`, costs about 20 instructions per
-    /// publish; one function that made either was slower still for the series, whose lending cost more.)
-    mutating func publish(
+    /// `idProbe`, checking `options`' expectations (`PublishOptions` or `NoExpectations`; for the former, its
+    /// `messageID` is not read). (The ID's probe passed in from the two ways of making it, `options.messageID` and
+    /// `RingStream.MessageIDSeries`, costs about 20 instructions per publish; one function that made either was
+    /// slower still for the series, whose lending cost more.)
+    mutating func publish<Expectations: PublishExpectations & ~Copyable>(
         subjectID knownID: UInt32?,
         newName: String,
         payload: UnsafeRawBufferPointer,
-        options: borrowing PublishOptions,
+        options: borrowing Expectations,
         now requested: StreamInstant,
         idLength: Int?,
         idProbe: DedupTable.Probe
@@ -281,6 +282,7 @@ extension StreamCore {
 
     /// Applies the limits for one more message of `size` bytes on `subjectID`, evicting (discard `old`) or
     /// refusing (discard `new`). Refusing changes nothing.
+    @inline(__always)
     private mutating func makeRoom(for size: Int, subjectID: UInt32?) throws(StreamError) {
         if let perSubject = self.maxPerSubject, let id = subjectID, self.subjects[Int(id)].liveCount >= perSubject {
             guard self.discard == .old else { throw .maximumMessagesPerSubject }
@@ -310,6 +312,7 @@ extension StreamCore {
         return self.subjectIDs.add(subject)
     }
 
+    @inline(__always)
     private mutating func store(_ payload: UnsafeRawBufferPointer, subjectID: UInt32, now: Int64) -> UInt64 {
         let sequence = self.nextSequence
         let offset = self.arenaTail

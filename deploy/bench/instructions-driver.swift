@@ -11,7 +11,8 @@
 //     sequence-by-handle the same by SubjectHandle
 //     publish          publish(subject: String) with a message ID `{i}:{n}` and expectedLastSubjectSequence
 //     publish-without-id the same without the message ID (what the dedup and the ID's making cost)
-//     publish-batch    10 per withPublisher by handle, IDs `{i}:{boot}:{seq}` as the ingestion worker makes them
+//     publish-batch    10 per withPublisher by handle, IDs `{i}:{boot}:{seq}` spelled out in PublishOptions
+//     publish-series   the same with a MessageIDSeries `{i}:{boot}:` per batch, as the ingestion worker publishes
 //     fetch-literal    a consumer of one subject of 1,000, batches of 256 (per delivered message)
 import RingStream
 
@@ -86,6 +87,26 @@ case "publish-batch":
                     now += 120_000
                     let time = StreamInstant(nanosecondsSinceEpoch: now)
                     sum &+= try publisher.publish(subject: handles[index], payload: bytes, options: PublishOptions(messageID: id), now: time).sequence
+                }
+            }
+        }
+    }
+case "publish-series":
+    try payload.withUnsafeBytes { bytes in
+        for _ in 0..<(count / 10) {
+            let index = Int(counter % 1000)
+            var prefix = MessageID()
+            prefix.append(decimal: UInt64(index))
+            prefix.append(byte: UInt8(ascii: ":"))
+            prefix.append("5f3a9c1e")
+            prefix.append(byte: UInt8(ascii: ":"))
+            guard let series = stream.messageIDSeries(prefix: prefix) else { fatalError("no series for \(prefix)") }
+            try stream.withPublisher { publisher throws(StreamError) in
+                for _ in 0..<10 {
+                    now += 120_000
+                    let time = StreamInstant(nanosecondsSinceEpoch: now)
+                    sum &+= try publisher.publish(subject: handles[index], payload: bytes, messageID: series, number: counter, now: time).sequence
+                    counter += 1
                 }
             }
         }
