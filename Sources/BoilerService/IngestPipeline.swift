@@ -120,40 +120,49 @@ public final class IngestPipeline: Sendable {
         // Stored at the nanosecond, so publish-to-stream latency can be read back (deploy/bench/e2e.sh).
         let now = StreamInstant(nanosecondsSinceEpoch: nowNs)
         // The readings' IDs `{boiler}:{boot}:{seq}` as a series: the prefix is made and hashed once per message,
-        // and the stream writes each reading's ID itself. (98 bytes at most, so there is room for any `seq`; the
-        // IDs are spelled out in full should there not be.)
+        // and the stream writes each reading's ID itself. Bound once here: binding it per reading copied it each
+        // time, about 40 instructions per reading.
         let idPrefix = Self.messageIDPrefix(boilerID, payload.boot)
-        let series = self.stream.messageIDSeries(prefix: idPrefix)
-        withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
-            // What the readings' records share (flags, boot id) is written once.
-            let template = payload.prepareRecords(into: record)
-            // The closure throws nothing: each refusal is handled per reading inside.
-            _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
-                // Not announced: the IDs end in the growing `seq`, so the stream knows a new one is new without
-                // reading its dedup index, and writes the index once the line has arrived (see `announce`).
-                for index in 0..<count {
-                    let seq = payload.firstSeq + UInt64(index)
-                    let length = payload.writeRecord(index, template: template, into: record)
-                    do throws(StreamError) {
-                        let bytes = UnsafeRawBufferPointer(rebasing: record[0..<length])
-                        let ack =
-                            if let handle, let series {
-                                try publisher.publish(subject: handle, payload: bytes, messageID: series, number: seq, now: now)
-                            } else if let series {
-                                try publisher.publish(subject: subject, payload: bytes, messageID: series, number: seq, now: now)
-                            } else {
-                                try Self.publish(&publisher, subject: subject, handle: handle, bytes, idPrefix, seq, now)
-                            }
-                        state.duplicateFlags[index] = ack.duplicate
-                        if ack.duplicate { duplicates += 1 }
-                    } catch {
-                        // Not stored: treated like a duplicate for the windows, counted as a refusal.
-                        state.duplicateFlags[index] = true
-                        state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
-                        refusal = error
+        if let series = self.stream.messageIDSeries(prefix: idPrefix) {
+            withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
+                // What the readings' records share (flags, boot id) is written once.
+                let template = payload.prepareRecords(into: record)
+                // The closure throws nothing: each refusal is handled per reading inside.
+                _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
+                    // Not announced: the IDs end in the growing `seq`, so the stream knows a new one is new without
+                    // reading its dedup index, and writes the index once the line has arrived (see `announce`).
+                    for index in 0..<count {
+                        let seq = payload.firstSeq + UInt64(index)
+                        let length = payload.writeRecord(index, template: template, into: record)
+                        do throws(StreamError) {
+                            let bytes = UnsafeRawBufferPointer(rebasing: record[0..<length])
+                            let ack =
+                                if let handle {
+                                    try publisher.publish(subject: handle, payload: bytes, messageID: series, number: seq, now: now)
+                                } else {
+                                    try publisher.publish(subject: subject, payload: bytes, messageID: series, number: seq, now: now)
+                                }
+                            state.duplicateFlags[index] = ack.duplicate
+                            if ack.duplicate { duplicates += 1 }
+                        } catch {
+                            // Not stored: treated like a duplicate for the windows, counted as a refusal.
+                            state.duplicateFlags[index] = true
+                            state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
+                            refusal = error
+                        }
                     }
                 }
             }
+        } else {
+            // Cannot happen: the prefix is at most 98 bytes (a boiler id of 64, a boot id of 32, two colons) and a
+            // series takes up to 108. Were it refused, the readings would be refused with it, not stored without IDs.
+            let error = StreamError(
+                code: .messageIDTooLong,
+                description: "message ID prefix \(idPrefix) leaves no room for a sequence number"
+            )
+            for index in 0..<count { state.duplicateFlags[index] = true }
+            state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= UInt64(count)
+            refusal = error
         }
         // After the lock is released (resolving takes it): nil until the subject's first message is stored.
         if handle == nil, let resolved = self.stream.handle(subject: subject) {
@@ -185,23 +194,6 @@ public final class IngestPipeline: Sendable {
                 metadata: ["boiler.id": "\(boilerID)", "stream.error": "\(refusal.code.rawValue) \(refusal.description)"]
             )
         }
-    }
-
-    /// Publishes with the message ID spelled out, `idPrefix` followed by `seq`.
-    private static func publish(
-        _ publisher: inout RingStream.Publisher,
-        subject: String,
-        handle: RingStream.SubjectHandle?,
-        _ bytes: UnsafeRawBufferPointer,
-        _ idPrefix: MessageID,
-        _ seq: UInt64,
-        _ now: StreamInstant
-    ) throws(StreamError) -> PublishAck {
-        var id = idPrefix
-        id.append(decimal: seq)
-        let options = PublishOptions(messageID: id)
-        if let handle { return try publisher.publish(subject: handle, payload: bytes, options: options, now: now) }
-        return try publisher.publish(subject: subject, payload: bytes, options: options, now: now)
     }
 
     /// The part of a reading's stream message ID `{boiler}:{boot}:{seq}` before its `seq`.
