@@ -277,7 +277,8 @@ struct DedupTable: ~Copyable {
         self.insert(id, probe: Probe(hash: hash, split: self.series.split(id)), sequence: sequence, time: time)
     }
 
-    /// `insert` with the ID's `probe` (`locator.probe(id)`).
+    /// `insert` with the ID's `probe` (`locator.probe(id)`); inlined into the publish, with `append` (see
+    /// `StreamCore.makeRoom`).
     @inline(__always)
     mutating func insert(_ id: UnsafeRawBufferPointer, probe: Probe, sequence: UInt64, time: Int64) {
         while self.fifoCount > 0 && (self.fifoCount == self.capacity || self.arenaUsed + id.count > self.arenaCapacity) {
