@@ -55,6 +55,16 @@ func publishSingles(_ n: Int, withID: Bool = true) throws {
     }
 }
 
+/// `{index}:{boot}:`, the part of the ingestion worker's IDs `{boiler}:{boot}:{seq}` before the `seq`.
+func bootPrefix(index: Int) -> MessageID {
+    var prefix = MessageID()
+    prefix.append(decimal: UInt64(index))
+    prefix.append(byte: UInt8(ascii: ":"))
+    prefix.append("5f3a9c1e")
+    prefix.append(byte: UInt8(ascii: ":"))
+    return prefix
+}
+
 try publishSingles(40_000)
 let handles = subjects.compactMap { stream.handle(subject: $0) }
 var sum: UInt64 = 0
@@ -77,11 +87,7 @@ case "publish-batch":
             try stream.withPublisher { publisher throws(StreamError) in
                 for _ in 0..<10 {
                     let index = Int(counter % 1000)
-                    var id = MessageID()
-                    id.append(decimal: UInt64(index))
-                    id.append(byte: UInt8(ascii: ":"))
-                    id.append("5f3a9c1e")
-                    id.append(byte: UInt8(ascii: ":"))
+                    var id = bootPrefix(index: index)
                     id.append(decimal: counter)
                     counter += 1
                     now += 120_000
@@ -95,11 +101,7 @@ case "publish-series":
     try payload.withUnsafeBytes { bytes in
         for _ in 0..<(count / 10) {
             let index = Int(counter % 1000)
-            var prefix = MessageID()
-            prefix.append(decimal: UInt64(index))
-            prefix.append(byte: UInt8(ascii: ":"))
-            prefix.append("5f3a9c1e")
-            prefix.append(byte: UInt8(ascii: ":"))
+            let prefix = bootPrefix(index: index)
             guard let series = stream.messageIDSeries(prefix: prefix) else { fatalError("no series for \(prefix)") }
             try stream.withPublisher { publisher throws(StreamError) in
                 for _ in 0..<10 {
