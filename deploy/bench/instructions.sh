@@ -7,9 +7,10 @@
 #
 #   deploy/bench/instructions.sh OLD_REVISION [NEW_REVISION (default: the work tree)] [OPERATIONS]
 #
-# OPERATIONS defaults to "read-by-name read-by-handle publish publish-batch fetch-literal"; publish-without-id,
+# OPERATIONS defaults to "read-by-name read-by-handle publish publish-batch fetch-literal"; publish-without-id, publish-series,
 # sequence-by-name and sequence-by-handle (lastSequence) are the others. The stream's seeds are random, so a
-# count can differ by a few instructions between runs (hash-table probes).
+# count can differ between runs (hash-table probes): by 2% at most for single publishes, by up to a fifth for
+# publish-batch and publish-series, which need several runs per build to compare.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 old="${1:?usage: instructions.sh OLD_REVISION [NEW_REVISION] [OPERATIONS]}"
