@@ -141,6 +141,66 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    /// The same publishes as `publish` (IDs `{index}:{counter}`, the subject's last sequence expected), with
+    /// each ID given as its subject's series and the counter: one lock each, or `perLock` in a `Publisher`
+    /// (then by handle). State in locals, as in `Publisher.publish`.
+    func publishSeries(
+        _ publisher: Publisher,
+        _ series: [RingStream.MessageIDSeries],
+        count: Int,
+        _ payload: UnsafeRawBufferPointer,
+        byHandle: Bool,
+        perLock: Int = 1
+    ) {
+        let stream = publisher.stream
+        let subjects = publisher.subjects
+        let handles = byHandle ? publisher.handles : []
+        var counter = publisher.counter
+        var now = publisher.now
+        let tick = publisher.tick
+        publisher.lastPerSubject.withUnsafeMutableBufferPointer { last in
+            do {
+                if perLock > 1 {
+                    for _ in 0..<(count / perLock) {
+                        try stream.withPublisher { publisher throws(StreamError) in
+                            for _ in 0..<perLock {
+                                let index = Int(counter % UInt64(subjects.count))
+                                now += tick
+                                last[index] = try publisher.publish(
+                                    subject: handles[index], payload: payload, messageID: series[index], number: counter,
+                                    expectedLastSubjectSequence: last[index], now: StreamInstant(nanosecondsSinceEpoch: now)
+                                ).sequence
+                                counter += 1
+                            }
+                        }
+                    }
+                } else {
+                    for _ in 0..<count {
+                        let index = Int(counter % UInt64(subjects.count))
+                        now += tick
+                        let time = StreamInstant(nanosecondsSinceEpoch: now)
+                        let ack =
+                            byHandle
+                            ? try stream.publish(
+                                subject: handles[index], payload: payload, messageID: series[index], number: counter,
+                                expectedLastSubjectSequence: last[index], now: time
+                            )
+                            : try stream.publish(
+                                subject: subjects[index], payload: payload, messageID: series[index], number: counter,
+                                expectedLastSubjectSequence: last[index], now: time
+                            )
+                        last[index] = ack.sequence
+                        counter += 1
+                    }
+                }
+            } catch {
+                fatalError("benchmark publish failed: \(error)")
+            }
+        }
+        publisher.counter = counter
+        publisher.now = now
+    }
+
     /// Throughput in millions per second, wall time, and mallocs (which must stay 0 on these paths).
     let standard = Benchmark.Configuration(
         metrics: [.throughput, .wallClock, .mallocCountTotal],
@@ -183,6 +243,17 @@ let benchmarks: @Sendable () -> Void = {
             }
             return publisher.stream
         }()
+        /// Each subject's message ID series, `{index}:`, for the warm publisher's stream: numbered by its counter,
+        /// their IDs are the very IDs that `Publisher.publish` spells out, so either publish finds the other's.
+        lazy var series: [RingStream.MessageIDSeries] = {
+            let stream = self.warmPublisher.stream
+            return (0..<self.warmPublisher.subjects.count).compactMap { index in
+                var prefix = MessageID()
+                prefix.append(decimal: UInt64(index))
+                prefix.append(byte: UInt8(ascii: ":"))
+                return stream.messageIDSeries(prefix: prefix)
+            }
+        }()
         init(payload: [UInt8], make: @escaping () -> Publisher) {
             self.payload = payload
             self.make = make
@@ -217,6 +288,24 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.startMeasurement()
             publisher.publish(count: benchmark.scaledIterations.count, bytes, byHandle: true)
             benchmark.stopMeasurement()
+        }
+    }
+
+    // The same publishes with each ID given as its subject's `MessageIDSeries` and a number.
+    for (label, byHandle, perLock) in [("", false, 1), (" by subject handle", true, 1), (" in batches of 10 under one lock, by subject handle", true, 10)] {
+        Benchmark(
+            "RingStream publish with a message ID series\(label), 32 B, 1000 subjects, message ID + expected subject sequence",
+            configuration: standard
+        ) { benchmark in
+            let publisher = fixtures.warmPublisher
+            let series = fixtures.series
+            precondition(series.count == subjectCount, "every subject has a series")
+            precondition(!byHandle || publisher.handles.count == subjectCount, "every subject has a handle after the warm-up")
+            payload.withUnsafeBytes { bytes in
+                benchmark.startMeasurement()
+                publishSeries(publisher, series, count: benchmark.scaledIterations.count, bytes, byHandle: byHandle, perLock: perLock)
+                benchmark.stopMeasurement()
+            }
         }
     }
 

@@ -30,10 +30,11 @@ public struct PublishOptions: Sendable {
     public static var none: PublishOptions { PublishOptions() }
 }
 
-/// What a publish expects of the stream (its ID aside): `PublishOptions`, or `NoExpectations`. The stream's publish
-/// is generic over it, so that a publish with none (a `MessageIDSeries` publish, the ingestion path's) runs a
-/// copy in which every check is folded away, and lends nothing: lending it a `PublishOptions()` cost a copy of
-/// 160 bytes per publish (and a `swift_once` when it was a `static let`), about 45 instructions.
+/// What a publish expects of the stream (its ID aside): `PublishOptions`, or `SeriesExpectations`. The stream's
+/// publish is generic over it, so that a publish with a `MessageIDSeries` (the ingestion path's) runs a copy in
+/// which every check but the subject's is folded away, and lends no `PublishOptions`: lending it a
+/// `PublishOptions()` cost a copy of 160 bytes per publish (and a `swift_once` when it was a `static let`), about
+/// 45 instructions.
 protocol PublishExpectations: ~Copyable {
     var expectedLastSequence: UInt64? { get }
     var expectedLastSubjectSequence: UInt64? { get }
@@ -43,10 +44,10 @@ protocol PublishExpectations: ~Copyable {
 
 extension PublishOptions: PublishExpectations {}
 
-/// No expectations at all.
-struct NoExpectations: PublishExpectations {
+/// What a publish with a `MessageIDSeries` may expect: its subject's last sequence, or nothing.
+struct SeriesExpectations: PublishExpectations {
+    let expectedLastSubjectSequence: UInt64?
     var expectedLastSequence: UInt64? { nil }
-    var expectedLastSubjectSequence: UInt64? { nil }
     var expectedLastMessageID: MessageID? { nil }
     var expectedStream: String? { nil }
 }

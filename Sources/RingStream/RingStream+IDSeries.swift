@@ -66,37 +66,87 @@ extension RingStream {
     }
 }
 
+extension RingStream {
+    /// Publishes `payload` on the handle's subject at `now` with the message ID `series.prefix + String(number)`,
+    /// taking the lock for this one publish: the same as publishing with that ID in ``PublishOptions/messageID``
+    /// and `expectedLastSubjectSequence` (if any) in the same options, for less work per message (see
+    /// ``MessageIDSeries``). Throws 10071 when the subject's last sequence is not the one expected (after the
+    /// dedup, as always), 90006 for a handle of another stream.
+    public func publish(
+        subject: SubjectHandle,
+        payload: UnsafeRawBufferPointer,
+        messageID series: borrowing MessageIDSeries,
+        number: UInt64,
+        expectedLastSubjectSequence: UInt64? = nil,
+        now: StreamInstant
+    ) throws(StreamError) -> PublishAck {
+        guard subject.stream == self.identity else { throw .foreignHandle(stream: self.name) }
+        let seriesIsOwn = series.stream == self.identity
+        return try self.withCore { core throws(StreamError) in
+            try core.publish(
+                subjectID: subject.id, newName: "", payload: payload, series: series, number: number,
+                seriesIsOwn: seriesIsOwn, expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
+            )
+        }
+    }
+
+    /// Publishes `payload` on `subject` at `now` with the message ID `series.prefix + String(number)`, taking the
+    /// lock for this one publish: the same as the publish by handle above, with the subject checked (and added on
+    /// its first message) as any publish by name does.
+    public func publish(
+        subject: String,
+        payload: UnsafeRawBufferPointer,
+        messageID series: borrowing MessageIDSeries,
+        number: UInt64,
+        expectedLastSubjectSequence: UInt64? = nil,
+        now: StreamInstant
+    ) throws(StreamError) -> PublishAck {
+        let seriesIsOwn = series.stream == self.identity
+        return try self.withCore { core throws(StreamError) in
+            let knownID = try core.resolve(subject: subject)
+            return try core.publish(
+                subjectID: knownID, newName: subject, payload: payload, series: series, number: number,
+                seriesIsOwn: seriesIsOwn, expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
+            )
+        }
+    }
+}
+
 extension RingStream.Publisher {
     /// Publishes `payload` on the handle's subject at `now` with the message ID `series.prefix + String(number)`:
-    /// the same as publishing with that ID in ``PublishOptions/messageID`` and no expectation. Throws 90006 for a
-    /// handle of another stream.
+    /// the same as publishing with that ID in ``PublishOptions/messageID`` and `expectedLastSubjectSequence` (if
+    /// any) in the same options. Throws 10071 when the subject's last sequence is not the one expected, 90006 for
+    /// a handle of another stream.
     public mutating func publish(
         subject: RingStream.SubjectHandle,
         payload: UnsafeRawBufferPointer,
         messageID series: borrowing RingStream.MessageIDSeries,
         number: UInt64,
+        expectedLastSubjectSequence: UInt64? = nil,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         guard subject.stream == self.identity else { throw .foreignHandle(stream: self.core.pointee.name) }
         return try self.core.pointee.publish(
             subjectID: subject.id, newName: "", payload: payload, series: series, number: number,
-            seriesIsOwn: series.stream == self.identity, now: now
+            seriesIsOwn: series.stream == self.identity, expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
         )
     }
 
     /// Publishes `payload` on `subject` at `now` with the message ID `series.prefix + String(number)`: the same as
-    /// publishing with that ID in ``PublishOptions/messageID`` and no expectation.
+    /// publishing with that ID in ``PublishOptions/messageID`` and `expectedLastSubjectSequence` (if any) in the
+    /// same options.
     public mutating func publish(
         subject: String,
         payload: UnsafeRawBufferPointer,
         messageID series: borrowing RingStream.MessageIDSeries,
         number: UInt64,
+        expectedLastSubjectSequence: UInt64? = nil,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         let knownID = try self.core.pointee.resolve(subject: subject)
         return try self.core.pointee.publish(
             subjectID: knownID, newName: subject, payload: payload, series: series, number: number,
-            seriesIsOwn: series.stream == self.identity, now: now
+            seriesIsOwn: series.stream == self.identity, expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
         )
     }
 }
@@ -111,6 +161,7 @@ extension StreamCore {
         series: borrowing RingStream.MessageIDSeries,
         number: UInt64,
         seriesIsOwn: Bool,
+        expectedLastSubjectSequence: UInt64?,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
         let idLength = series.write(number, to: self.publishingIDBytes)
@@ -118,7 +169,8 @@ extension StreamCore {
             number, bytes: self.publishingIDBytes, length: idLength, locator: self.dedup.locator, isOwn: seriesIsOwn
         )
         return try self.publish(
-            subjectID: knownID, newName: newName, payload: payload, options: NoExpectations(), now: now,
+            subjectID: knownID, newName: newName, payload: payload,
+            options: SeriesExpectations(expectedLastSubjectSequence: expectedLastSubjectSequence), now: now,
             idLength: idLength, idProbe: idProbe
         )
     }

@@ -218,7 +218,7 @@ extension StreamCore {
     }
 
     /// Publishes the message whose ID, if it has one (`idLength` bytes), is in `publishingIDBytes` and probed as
-    /// `idProbe`, checking `options`' expectations (`PublishOptions` or `NoExpectations`; for the former, its
+    /// `idProbe`, checking `options`' expectations (`PublishOptions` or `SeriesExpectations`; for the former, its
     /// `messageID` is not read). (The ID's probe passed in from the two ways of making it, `options.messageID` and
     /// `RingStream.MessageIDSeries`, costs about 20 instructions per publish; one function that made either was
     /// slower still for the series, whose lending cost more.)
