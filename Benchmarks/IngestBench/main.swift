@@ -2,7 +2,8 @@
 //
 //   IngestBench worker  URL COUNT QOS        ingest until COUNT readings are stored; print one JSON line of figures
 //                                             (env RECEIVE_WINDOW_US: the MQTT client's receive window, default 0;
-//                                             env BUFFERED_READS=0: libmosquitto's unbuffered socket reads)
+//                                             env BUFFERED_READS=0: libmosquitto's unbuffered socket reads;
+//                                             BUFFERED_WRITES=0: its unbuffered writes)
 //   IngestBench publish URL BOILERS RATE SECONDS BATCH QOS
 //                                             publish RATE messages/s (BATCH readings each) over BOILERS boilers
 import BoilerService
@@ -107,7 +108,8 @@ case "worker":
                     cleanSession: false,
                     tcpNoDelay: ProcessInfo.processInfo.environment["TCP_NODELAY"] == "1",
                     receiveWindow: .microseconds(receiveWindowMicroseconds),
-                    bufferedReads: ProcessInfo.processInfo.environment["BUFFERED_READS"] != "0"
+                    bufferedReads: ProcessInfo.processInfo.environment["BUFFERED_READS"] != "0",
+                    bufferedWrites: ProcessInfo.processInfo.environment["BUFFERED_WRITES"] != "0"
                 ),
                 subscriptionQoS: qos
             ),

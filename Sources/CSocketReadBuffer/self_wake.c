@@ -4,7 +4,8 @@
 // message callback, goes out in the same thread's next pass without it. So it costs the network thread one
 // `write` per message received, and the extra `pselect` passes that read the bytes back, for nothing.
 //
-// This file defines `socketpair` and `write`, so that in a program linked with it those calls of libmosquitto
+// This file defines `socketpair` and `write` (which also serves the network thread's write buffer, see
+// socket_write_buffer.c), so that in a program linked with it those calls of libmosquitto
 // (and of everyone else) come here first. Making a client on a thread that is capturing records the pair that
 // libmosquitto opens (the client's wake-up pipe); the network thread then names its write end, and from then on
 // a one-byte write to it from that thread, and only that thread, is counted and skipped. Every other write, and
@@ -13,6 +14,7 @@
 #define _GNU_SOURCE
 #undef _FORTIFY_SOURCE  // its inline wrappers would clash with the definitions below
 #include "self_wake.h"
+#include "socket_write_buffer.h"
 
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -37,6 +39,10 @@ ssize_t write(int fd, const void *source, size_t count) {
     if (fd == own_wake_fd && fd >= 0 && count == 1) {
         skipped += 1;
         return 1;
+    }
+    ssize_t result;
+    if (boilerpipeline_write_buffer_take(fd, source, count, &result)) {
+        return result;
     }
     return (ssize_t)syscall(SYS_write, fd, source, count);
 }

@@ -77,8 +77,8 @@ extension MQTTClient {
         public var tcpNoDelay: Bool
         /// The network thread wakes at most once per window: a message that wakes it is handled at once, with
         /// all that has arrived by then, and the thread then sleeps until a window has passed since it woke. One
-        /// sleep and wake-up per window instead of one per message, and the window's PUBACKs leave together (the
-        /// socket is corked while it drains). What arrives while it sleeps waits up to a window, and so does a
+        /// sleep and wake-up per window instead of one per message, and the window's PUBACKs leave together (in one
+        /// write from the write buffer, or, without it, from the socket corked while the thread drains). What arrives while it sleeps waits up to a window, and so does a
         /// publish made meanwhile. Zero (the default) reads each message as it comes, as libmosquitto's own loop
         /// does. At most 1 s. A broker that lets only a few QoS 1/2 messages be in flight to a client (mosquitto's
         /// `max_inflight_messages`, 20 by default) sends at most that many while the thread sleeps; once it wakes,
@@ -87,6 +87,10 @@ extension MQTTClient {
         /// Read the socket through a 64 KiB buffer on the network thread: one system call per buffer-full instead
         /// of libmosquitto's four or five per message (`CSocketReadBuffer`). Default true.
         public var bufferedReads: Bool
+        /// Write to the socket through a 16 KiB buffer on the network thread, written out once per pass of the
+        /// loop that may wait, and once per receive window's drain: one system call for many PUBACKs instead of
+        /// libmosquitto's one per packet (`CSocketReadBuffer`'s write buffer). Default true.
+        public var bufferedWrites: Bool
 
         public init(
             url: String,
@@ -105,7 +109,8 @@ extension MQTTClient {
             maximumOfflineMessages: Int = 100_000,
             tcpNoDelay: Bool = false,
             receiveWindow: Duration = .zero,
-            bufferedReads: Bool = true
+            bufferedReads: Bool = true,
+            bufferedWrites: Bool = true
         ) {
             self.url = url
             self.clientID = clientID
@@ -124,6 +129,7 @@ extension MQTTClient {
             self.tcpNoDelay = tcpNoDelay
             self.receiveWindow = receiveWindow
             self.bufferedReads = bufferedReads
+            self.bufferedWrites = bufferedWrites
         }
 
         /// Host, port and whether TLS is used, parsed from `url`.

@@ -68,9 +68,14 @@ extension MQTTClient {
 
     /// Runs mosquitto_loop until it fails (the connection is lost, or there is none). With a receive window, a
     /// message that wakes the thread is handled at once, and so is everything that has arrived by then, without
-    /// blocking, until a pass finds nothing; the socket is corked (TCP_CORK) meanwhile, so the PUBACKs leave
-    /// together when it is uncorked at the end. Then the thread sleeps until a window has passed since it woke:
-    /// it wakes at most once per window, and what arrives while it sleeps waits at most a window.
+    /// blocking, until a pass finds nothing; the PUBACKs written meanwhile leave together at the end (from the
+    /// write buffer, or, without it, from the socket corked with TCP_CORK meanwhile). Then the thread sleeps until
+    /// a window has passed since it woke: it wakes at most once per window, and what arrives while it sleeps waits
+    /// at most a window.
+    ///
+    /// With buffered writes (`CSocketWriteBuffer`, in `CSocketReadBuffer`), libmosquitto's writes on this thread
+    /// go to a buffer, which is written out in one system call before any pass that may wait, and at the end of a
+    /// drain. Should the socket be full then, the next passes wait at most 1 ms each, until the rest has gone.
     ///
     /// The socket is read through this thread's read buffer (`CSocketReadBuffer`): libmosquitto asks for an MQTT
     /// packet in three or four reads and one more that finds nothing, and the buffer makes them one system call
@@ -84,11 +89,22 @@ extension MQTTClient {
         var stopSeen: UInt64? = nil
         // Nothing buffered outlives the connection: libmosquitto closes the socket when the loop fails, and a
         // new one may get the same number.
-        defer { boilerpipeline_read_buffer_detach() }
+        defer {
+            boilerpipeline_read_buffer_detach()
+            boilerpipeline_write_buffer_detach()
+        }
+        let bufferedWrites = self.configuration.bufferedWrites
         while true {
             let before = self.received.load(ordering: .relaxed)
             if self.configuration.bufferedReads {
                 _ = boilerpipeline_read_buffer_attach(mosquitto_socket(self.handle))
+            }
+            // What was written goes out before a pass that may wait; a socket too full to take it all is tried
+            // again after at most 1 ms.
+            var writesWaiting = false
+            if bufferedWrites {
+                _ = boilerpipeline_write_buffer_attach(mosquitto_socket(self.handle))
+                if !draining { writesWaiting = boilerpipeline_write_buffer_flush() != 0 && boilerpipeline_write_buffer_pending() > 0 }
             }
             let ok = Int32(MOSQ_ERR_SUCCESS.rawValue)
             var rc = ok
@@ -96,7 +112,7 @@ extension MQTTClient {
                 rc = mosquitto_loop_read(self.handle, 1)
                 if rc == ok && mosquitto_want_write(self.handle) { rc = mosquitto_loop_write(self.handle, 1) }
             } else {
-                rc = mosquitto_loop(self.handle, draining ? 0 : 1_000, 1)
+                rc = mosquitto_loop(self.handle, draining ? 0 : writesWaiting ? 1 : 1_000, 1)
             }
             // The network thread serves only this client, so its count is the client's.
             self.selfWakesSkipped.store(boilerpipeline_self_wakes_skipped(), ordering: .relaxed)
@@ -113,14 +129,19 @@ extension MQTTClient {
                 if !draining {
                     draining = true
                     wokeAt = Self.monotonicNanoseconds()
-                    self.setSocketOption(TCP_CORK, 1)
+                    if !bufferedWrites { self.setSocketOption(TCP_CORK, 1) }
                 }
             } else if draining {
-                // This pass wrote the PUBACKs queued so far; uncorked, they leave. Then quick ACKs: while the
-                // thread sleeps, each segment that arrives is acknowledged at once, so a broker with Nagle's
-                // algorithm (mosquitto's default) sends on instead of holding its messages until our next PUBACK.
+                // This pass wrote the PUBACKs queued so far; flushed (or uncorked), they leave. Then quick ACKs:
+                // while the thread sleeps, each segment that arrives is acknowledged at once, so a broker with
+                // Nagle's algorithm (mosquitto's default) sends on instead of holding its messages until our next
+                // PUBACK. A socket too full to take the PUBACKs now gets them after the sleep.
                 draining = false
-                self.setSocketOption(TCP_CORK, 0)
+                if bufferedWrites {
+                    _ = boilerpipeline_write_buffer_flush()
+                } else {
+                    self.setSocketOption(TCP_CORK, 0)
+                }
                 self.setSocketOption(TCP_QUICKACK, 1)
                 self.windowSleeps.wrappingAdd(1, ordering: .relaxed)
                 Self.sleep(until: wokeAt + windowNs)

@@ -51,6 +51,9 @@ struct Options: ParsableArguments {
     @Flag(name: .customLong("mqtt-buffered-reads"), inversion: .prefixedNo, help: "Read the MQTT socket 64 KiB at a time on the network thread (the default); with --no-mqtt-buffered-reads, as libmosquitto does, a few bytes per system call. Env: BOILERD_MQTT_BUFFERED_READS.")
     var mqttBufferedReads: Bool?
 
+    @Flag(name: .customLong("mqtt-buffered-writes"), inversion: .prefixedNo, help: "Write to the MQTT socket through a buffer on the network thread, written out once per pass that may wait and once per receive window (the default); with --no-mqtt-buffered-writes, one system call per packet (each PUBACK), as libmosquitto does. Env: BOILERD_MQTT_BUFFERED_WRITES.")
+    var mqttBufferedWrites: Bool?
+
     @Option(name: .customLong("mqtt-receive-window-us"), help: "The MQTT network thread wakes at most once per this many µs and handles at once what has arrived: less CPU per message, up to this much more delay. 0 = read each message as it comes. Env: BOILERD_MQTT_RECEIVE_WINDOW_US. Default 2000.")
     var mqttReceiveWindowUs: Int?
 
@@ -126,7 +129,8 @@ struct Options: ParsableArguments {
             receiveWindow: .microseconds(
                 try settings.integer("mqtt-receive-window-us", flag: self.mqttReceiveWindowUs, default: 2_000, range: 0...1_000_000)
             ),
-            bufferedReads: try settings.bool("mqtt-buffered-reads", flag: self.mqttBufferedReads, default: true)
+            bufferedReads: try settings.bool("mqtt-buffered-reads", flag: self.mqttBufferedReads, default: true),
+            bufferedWrites: try settings.bool("mqtt-buffered-writes", flag: self.mqttBufferedWrites, default: true)
         )
         do {
             _ = try mqtt.endpoint()
@@ -259,6 +263,7 @@ extension Boilerd {
             print("mqtt-password = \(configuration.mqtt.password == nil ? "(none)" : "(set)")")
             print("mqtt-tcp-nodelay = \(configuration.mqtt.tcpNoDelay)")
             print("mqtt-buffered-reads = \(configuration.mqtt.bufferedReads)")
+            print("mqtt-buffered-writes = \(configuration.mqtt.bufferedWrites)")
             print("mqtt-receive-window-us = \(configuration.mqtt.receiveWindow.components.attoseconds / 1_000_000_000_000 + configuration.mqtt.receiveWindow.components.seconds * 1_000_000)")
             print("telemetry-filter = \(configuration.telemetryFilter)")
             print("topic-prefix = \(configuration.topicPrefix)")

@@ -52,7 +52,7 @@ struct Settings: Sendable {
     /// Every setting a config file may hold.
     static let known: Set<String> = [
         "mqtt-url", "mqtt-client-id", "mqtt-username", "mqtt-password-file", "mqtt-ca-file", "mqtt-clean-session",
-        "mqtt-tcp-nodelay", "mqtt-receive-window-us", "mqtt-buffered-reads",
+        "mqtt-tcp-nodelay", "mqtt-receive-window-us", "mqtt-buffered-reads", "mqtt-buffered-writes",
         "telemetry-filter", "topic-prefix", "dead-letters", "database-url", "database-password-file", "http-host",
         "http-port", "api-token-file", "log-level", "stream-max-messages", "stream-max-bytes",
         "stream-max-duplicate-ids", "allowed-lateness-ms",

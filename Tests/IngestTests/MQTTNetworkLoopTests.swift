@@ -33,10 +33,11 @@ struct MQTTNetworkLoopTests {
         url: String,
         window: Duration,
         bufferedReads: Bool = true,
+        bufferedWrites: Bool = true,
         padding: @escaping (Int) -> Int = { _ in 0 },
         _ body: (_ subscriber: MQTTClient, _ send: (Int) throws -> Void, _ deliveries: Deliveries) async throws -> Void
     ) async throws {
-        let clients = try await Clients(url: url, window: window, bufferedReads: bufferedReads)
+        let clients = try await Clients(url: url, window: window, bufferedReads: bufferedReads, bufferedWrites: bufferedWrites)
         defer { clients.disconnect() }
         try await body(clients.subscriber, { try clients.send($0, padding: padding($0)) }, clients.deliveries)
     }
@@ -48,19 +49,22 @@ struct MQTTNetworkLoopTests {
         let subscriber: MQTTClient
         let publisher: MQTTClient
 
-        init(url: String, window: Duration = .zero, bufferedReads: Bool = true) async throws {
+        init(url: String, window: Duration = .zero, bufferedReads: Bool = true, bufferedWrites: Bool = true) async throws {
             let deliveries = self.deliveries
             self.subscriber = try MQTTClient(
                 configuration: .init(
                     url: url,
                     clientID: "window-sub-\(UInt32.random(in: 0...UInt32.max))",
                     receiveWindow: window,
-                    bufferedReads: bufferedReads
+                    bufferedReads: bufferedReads,
+                    bufferedWrites: bufferedWrites
                 ),
                 logger: Logger(label: "test")
             ) { deliveries.record($0) }
             self.publisher = try MQTTClient(
-                configuration: .init(url: url, clientID: "window-pub-\(UInt32.random(in: 0...UInt32.max))"),
+                configuration: .init(
+                    url: url, clientID: "window-pub-\(UInt32.random(in: 0...UInt32.max))", bufferedWrites: bufferedWrites
+                ),
                 logger: Logger(label: "test")
             ) { _ in }
             do {
@@ -128,14 +132,19 @@ struct MQTTNetworkLoopTests {
     }
 
     @Test(
-        "buffered or not, with or without a window, a burst of messages of 2 to 100,000 bytes arrives whole and in order",
-        arguments: [(false, Duration.zero), (true, .zero), (false, .milliseconds(2)), (true, .milliseconds(2))]
+        "reads and writes buffered or not, with or without a window, a burst of messages of 2 to 100,000 bytes arrives whole and in order",
+        arguments: [
+            (false, false, Duration.zero), (true, true, .zero), (false, false, .milliseconds(2)), (true, true, .milliseconds(2)),
+            (true, false, .milliseconds(2)), (false, true, .zero),
+        ]
     )
-    func burstOfMixedSizes(bufferedReads: Bool, window: Duration) async throws {
+    func burstOfMixedSizes(bufferedReads: Bool, bufferedWrites: Bool, window: Duration) async throws {
         // Sizes cross the 64 KiB read buffer's edges in every way: many messages per fill, a message split across
         // fills, and messages larger than the buffer.
         let padding: @Sendable (Int) -> Int = { index in index % 7 == 0 ? (index * 7_919) % 100_000 : index % 300 }
-        try await self.withClients(url: try TestServices.requireMQTT(), window: window, bufferedReads: bufferedReads, padding: padding) {
+        try await self.withClients(
+            url: try TestServices.requireMQTT(), window: window, bufferedReads: bufferedReads, bufferedWrites: bufferedWrites, padding: padding
+        ) {
             _, send, deliveries in
             let count = 400
             for index in 0..<count { try send(index) }
@@ -190,6 +199,41 @@ struct MQTTNetworkLoopTests {
             #expect(arrived - sent < .milliseconds(500), "m\(index) took \(arrived - sent)")
         }
         #expect(deliveries.payloads == (0..<18).map { "m\($0)" })
+    }
+
+    @Test(
+        "a disconnect is clean with writes buffered or not, with or without a window: the broker gets the DISCONNECT and publishes no last will",
+        arguments: [(true, Duration.zero), (true, .milliseconds(2)), (false, .zero)]
+    )
+    func cleanDisconnectSendsNoWill(bufferedWrites: Bool, window: Duration) async throws {
+        let url = try TestServices.requireMQTT()
+        let topic = "will-test/\(UInt32.random(in: 0...UInt32.max))"
+        let clients = try await Clients(url: url, window: window, bufferedWrites: bufferedWrites)
+        defer { clients.disconnect() }
+        // Traffic first, so that the write buffer has been used on this connection.
+        for index in 0..<50 { try clients.send(index) }
+        try await clients.deliveries.wait(for: 50)
+        #expect(clients.deliveries.payloads.count == 50)
+        let client = try MQTTClient(
+            configuration: .init(
+                url: url,
+                clientID: "will-\(UInt32.random(in: 0...UInt32.max))",
+                will: .init(topic: topic, payload: Array("gone".utf8), qos: .atLeastOnce, retain: true),
+                receiveWindow: window,
+                bufferedWrites: bufferedWrites
+            ),
+            logger: Logger(label: "test")
+        ) { _ in }
+        try await client.connect()
+        try await client.subscribe(clients.topic, qos: .atLeastOnce)
+        for index in 50..<60 { try clients.send(index) }
+        try await clients.deliveries.wait(for: 60)
+        client.disconnect()
+        // A will, had the broker published one, would be retained: a subscriber that comes later still gets it.
+        try await Task.sleep(for: .milliseconds(300))
+        let subscriber = try ChildProcess(["mosquitto_sub", "-L", "\(url)/\(topic)", "-C", "1", "-W", "2"])
+        let output = await subscriber.wait(timeout: .seconds(5)).output
+        #expect(output.isEmpty, "the broker published the last will: \(output)")
     }
 
     @Test("a receive window outside 0...1 s is refused")
