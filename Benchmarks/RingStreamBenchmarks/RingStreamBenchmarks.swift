@@ -166,9 +166,10 @@ let benchmarks: @Sendable () -> Void = {
                             for _ in 0..<perLock {
                                 let index = Int(counter % UInt64(subjects.count))
                                 now += tick
+                                let time = StreamInstant(nanosecondsSinceEpoch: now)
                                 last[index] = try publisher.publish(
                                     subject: handles[index], payload: payload, messageID: series[index], number: counter,
-                                    expectedLastSubjectSequence: last[index], now: StreamInstant(nanosecondsSinceEpoch: now)
+                                    expectedLastSubjectSequence: last[index], now: time
                                 ).sequence
                                 counter += 1
                             }
@@ -292,7 +293,10 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // The same publishes with each ID given as its subject's `MessageIDSeries` and a number.
-    for (label, byHandle, perLock) in [("", false, 1), (" by subject handle", true, 1), (" in batches of 10 under one lock, by subject handle", true, 10)] {
+    let seriesCases = [
+        ("", false, 1), (" by subject handle", true, 1), (" in batches of 10 under one lock, by subject handle", true, 10),
+    ]
+    for (label, byHandle, perLock) in seriesCases {
         Benchmark(
             "RingStream publish with a message ID series\(label), 32 B, 1000 subjects, message ID + expected subject sequence",
             configuration: standard
@@ -300,10 +304,11 @@ let benchmarks: @Sendable () -> Void = {
             let publisher = fixtures.warmPublisher
             let series = fixtures.series
             precondition(series.count == subjectCount, "every subject has a series")
-            precondition(!byHandle || publisher.handles.count == subjectCount, "every subject has a handle after the warm-up")
+            precondition(!byHandle || publisher.handles.count == subjectCount, "every subject has a handle")
             payload.withUnsafeBytes { bytes in
                 benchmark.startMeasurement()
-                publishSeries(publisher, series, count: benchmark.scaledIterations.count, bytes, byHandle: byHandle, perLock: perLock)
+                let count = benchmark.scaledIterations.count
+                publishSeries(publisher, series, count: count, bytes, byHandle: byHandle, perLock: perLock)
                 benchmark.stopMeasurement()
             }
         }

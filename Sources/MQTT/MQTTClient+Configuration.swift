@@ -78,11 +78,12 @@ extension MQTTClient {
         /// The network thread wakes at most once per window: a message that wakes it is handled at once, with
         /// all that has arrived by then, and the thread then sleeps until a window has passed since it woke. One
         /// sleep and wake-up per window instead of one per message, and the window's PUBACKs leave together (in one
-        /// write from the write buffer, or, without it, from the socket corked while the thread drains). What arrives while it sleeps waits up to a window, and so does a
-        /// publish made meanwhile. Zero (the default) reads each message as it comes, as libmosquitto's own loop
-        /// does. At most 1 s. A broker that lets only a few QoS 1/2 messages be in flight to a client (mosquitto's
-        /// `max_inflight_messages`, 20 by default) sends at most that many while the thread sleeps; once it wakes,
-        /// a backlog drains without a pause (tested with 20).
+        /// write from the write buffer, or, without it, from the socket corked while the thread drains). What
+        /// arrives while it sleeps waits up to a window, and so does a publish made meanwhile. Zero (the default)
+        /// reads each message as it comes, as libmosquitto's own loop does. At most 1 s. A broker that lets only a
+        /// few QoS 1/2 messages be in flight to a client (mosquitto's `max_inflight_messages`, 20 by default) sends
+        /// at most that many while the thread sleeps; once it wakes, a backlog drains without a pause (tested with
+        /// 20).
         public var receiveWindow: Duration
         /// Read the socket through a 64 KiB buffer on the network thread: one system call per buffer-full instead
         /// of libmosquitto's four or five per message (`CSocketReadBuffer`). Default true.

@@ -73,7 +73,7 @@ extension MQTTClient {
     /// a window has passed since it woke: it wakes at most once per window, and what arrives while it sleeps waits
     /// at most a window.
     ///
-    /// With buffered writes (`CSocketWriteBuffer`, in `CSocketReadBuffer`), libmosquitto's writes on this thread
+    /// With buffered writes (`socket_write_buffer.c`, in `CSocketReadBuffer`), libmosquitto's writes on this thread
     /// go to a buffer, which is written out in one system call before any pass that may wait, and at the end of a
     /// drain. Should the socket be full then, the next passes wait at most 1 ms each, until the rest has gone.
     ///
@@ -104,7 +104,10 @@ extension MQTTClient {
             var writesWaiting = false
             if bufferedWrites {
                 _ = boilerpipeline_write_buffer_attach(mosquitto_socket(self.handle))
-                if !draining { writesWaiting = boilerpipeline_write_buffer_flush() != 0 && boilerpipeline_write_buffer_pending() > 0 }
+                if !draining {
+                    let flushed = boilerpipeline_write_buffer_flush() == 0
+                    writesWaiting = !flushed && boilerpipeline_write_buffer_pending() > 0
+                }
             }
             let ok = Int32(MOSQ_ERR_SUCCESS.rawValue)
             var rc = ok

@@ -128,7 +128,8 @@ extension RingStream.Publisher {
         guard subject.stream == self.identity else { throw .foreignHandle(stream: self.core.pointee.name) }
         return try self.core.pointee.publish(
             subjectID: subject.id, newName: "", payload: payload, series: series, number: number,
-            seriesIsOwn: series.stream == self.identity, expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
+            seriesIsOwn: series.stream == self.identity, expectedLastSubjectSequence: expectedLastSubjectSequence,
+            now: now
         )
     }
 
@@ -146,7 +147,8 @@ extension RingStream.Publisher {
         let knownID = try self.core.pointee.resolve(subject: subject)
         return try self.core.pointee.publish(
             subjectID: knownID, newName: subject, payload: payload, series: series, number: number,
-            seriesIsOwn: series.stream == self.identity, expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
+            seriesIsOwn: series.stream == self.identity, expectedLastSubjectSequence: expectedLastSubjectSequence,
+            now: now
         )
     }
 }

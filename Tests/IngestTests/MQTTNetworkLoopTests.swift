@@ -37,7 +37,9 @@ struct MQTTNetworkLoopTests {
         padding: @escaping (Int) -> Int = { _ in 0 },
         _ body: (_ subscriber: MQTTClient, _ send: (Int) throws -> Void, _ deliveries: Deliveries) async throws -> Void
     ) async throws {
-        let clients = try await Clients(url: url, window: window, bufferedReads: bufferedReads, bufferedWrites: bufferedWrites)
+        let clients = try await Clients(
+            url: url, window: window, bufferedReads: bufferedReads, bufferedWrites: bufferedWrites
+        )
         defer { clients.disconnect() }
         try await body(clients.subscriber, { try clients.send($0, padding: padding($0)) }, clients.deliveries)
     }
@@ -49,7 +51,9 @@ struct MQTTNetworkLoopTests {
         let subscriber: MQTTClient
         let publisher: MQTTClient
 
-        init(url: String, window: Duration = .zero, bufferedReads: Bool = true, bufferedWrites: Bool = true) async throws {
+        init(
+            url: String, window: Duration = .zero, bufferedReads: Bool = true, bufferedWrites: Bool = true
+        ) async throws {
             let deliveries = self.deliveries
             self.subscriber = try MQTTClient(
                 configuration: .init(
@@ -134,8 +138,8 @@ struct MQTTNetworkLoopTests {
     @Test(
         "reads and writes buffered or not, with or without a window, a burst of messages of 2 to 100,000 bytes arrives whole and in order",
         arguments: [
-            (false, false, Duration.zero), (true, true, .zero), (false, false, .milliseconds(2)), (true, true, .milliseconds(2)),
-            (true, false, .milliseconds(2)), (false, true, .zero),
+            (false, false, Duration.zero), (true, true, .zero), (false, false, .milliseconds(2)),
+            (true, true, .milliseconds(2)), (true, false, .milliseconds(2)), (false, true, .zero),
         ]
     )
     func burstOfMixedSizes(bufferedReads: Bool, bufferedWrites: Bool, window: Duration) async throws {
@@ -143,7 +147,8 @@ struct MQTTNetworkLoopTests {
         // fills, and messages larger than the buffer.
         let padding: @Sendable (Int) -> Int = { index in index % 7 == 0 ? (index * 7_919) % 100_000 : index % 300 }
         try await self.withClients(
-            url: try TestServices.requireMQTT(), window: window, bufferedReads: bufferedReads, bufferedWrites: bufferedWrites, padding: padding
+            url: try TestServices.requireMQTT(), window: window, bufferedReads: bufferedReads,
+            bufferedWrites: bufferedWrites, padding: padding
         ) {
             _, send, deliveries in
             let count = 400

@@ -39,7 +39,9 @@ import Glibc
         }
     }
 
-    private func bytes(_ count: Int, seed: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ seed) } }
+    private func bytes(_ count: Int, seed: Int) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ seed) }
+    }
 
     @Test("writes to an attached socket wait in the buffer; one flush sends them in one system call, in order")
     func flushSendsAllInOne() throws {

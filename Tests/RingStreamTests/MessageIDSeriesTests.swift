@@ -46,14 +46,14 @@ struct MessageIDSeriesTests {
                         expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
                     )
                 case (.publisherByHandle, let handle?):
-                    return try stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) -> PublishAck in
+                    return try stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
                         try publisher.publish(
                             subject: handle, payload: bytes, messageID: series, number: number,
                             expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
                         )
                     }
                 case (.publisherByName, _), (.publisherByHandle, nil):
-                    return try stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) -> PublishAck in
+                    return try stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
                         try publisher.publish(
                             subject: subject, payload: bytes, messageID: series, number: number,
                             expectedLastSubjectSequence: expectedLastSubjectSequence, now: now
@@ -119,7 +119,8 @@ struct MessageIDSeriesTests {
                     options: PublishOptions(messageID: spelled, expectedLastSubjectSequence: expected), now: now
                 )
             }
-            #expect(got == want, "step \(step): \(spelled), \(form), expecting \(expected.map(String.init) ?? "nothing")")
+            let expecting = expected.map(String.init) ?? "nothing"
+            #expect(got == want, "step \(step): \(spelled), \(form), expecting \(expecting)")
             if case .success(let ack) = want, ack.duplicate { duplicates += 1 }
             if case .failure = want { refused += 1 }
         }
