@@ -29,6 +29,13 @@ static __thread size_t length = 0;
 static __thread int failed_with = 0;
 static __thread uint64_t writes = 0;
 
+// Buffers for `fd` from now on (none when < 0), with nothing buffered and no error pending.
+static void start_over(int fd) {
+    buffered_fd = fd;
+    length = 0;
+    failed_with = 0;
+}
+
 static ssize_t kernel_write(int fd, const void *source, size_t count) {
     return (ssize_t)syscall(SYS_write, fd, source, count);
 }
@@ -98,16 +105,14 @@ int boilerpipeline_write_buffer_attach(int fd) {
         return 0;
     }
     // Bytes for another descriptor belong to a connection that is gone.
-    length = 0;
-    failed_with = 0;
-    buffered_fd = fd;
+    start_over(fd);
     if (fd < 0) {
         return 0;
     }
     if (buffer == NULL) {
         buffer = malloc(WRITE_CAPACITY);
         if (buffer == NULL) {
-            buffered_fd = -1;
+            start_over(-1);
             return -1;
         }
     }
@@ -115,9 +120,7 @@ int boilerpipeline_write_buffer_attach(int fd) {
 }
 
 void boilerpipeline_write_buffer_detach(void) {
-    buffered_fd = -1;
-    length = 0;
-    failed_with = 0;
+    start_over(-1);
     free(buffer);
     buffer = NULL;
 }
@@ -134,9 +137,7 @@ int close(int fd) {
     if (fd >= 0 && fd == buffered_fd) {
         // Best effort, as the socket is about to go: a DISCONNECT written just before must still leave.
         (void)boilerpipeline_write_buffer_flush();
-        buffered_fd = -1;
-        length = 0;
-        failed_with = 0;
+        start_over(-1);
     }
     return (int)syscall(SYS_close, fd);
 }

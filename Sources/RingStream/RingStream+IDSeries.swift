@@ -80,7 +80,7 @@ extension RingStream {
         expectedLastSubjectSequence: UInt64? = nil,
         now: StreamInstant
     ) throws(StreamError) -> PublishAck {
-        guard subject.stream == self.identity else { throw .foreignHandle(stream: self.name) }
+        try self.checkOwned(subject)
         let seriesIsOwn = series.stream == self.identity
         return try self.withCore { core throws(StreamError) in
             try core.publish(

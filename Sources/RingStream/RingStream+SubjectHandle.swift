@@ -73,7 +73,7 @@ extension RingStream {
     }
 
     /// Throws 90006 unless this stream made `handle`.
-    private func checkOwned(_ handle: SubjectHandle) throws(StreamError) {
+    func checkOwned(_ handle: SubjectHandle) throws(StreamError) {
         guard handle.stream == self.identity else { throw .foreignHandle(stream: self.name) }
     }
 }
