@@ -37,6 +37,8 @@ public final class BoilerApplication: Sendable {
         public var windows: HourlyWindows.Configuration
         /// Per-boiler limit on readings; none by default (see ``RateLimit``).
         public var rateLimit: RateLimit?
+        /// What one telemetry stream message holds: a reading (the default) or an MQTT message's new readings.
+        public var storage: IngestPipeline.Storage = .perReading
         public var snapshots: SnapshotService.Configuration
         public var control: ControlService.Configuration
         public var policy: DefaultControlPolicy
@@ -138,7 +140,10 @@ public final class BoilerApplication: Sendable {
                 stream: telemetry,
                 logger: logger,
                 deadLetter: deadLetter,
-                rateLimit: configuration.rateLimit
+                rateLimit: configuration.rateLimit,
+                storage: configuration.storage,
+                // The ledger remembers re-sendable readings as long as the stream remembers message IDs.
+                ledger: .init(retentionMs: Int64(configuration.stream.duplicateWindow.components.seconds * 1_000))
             )
         }
         var snapshots = configuration.snapshots

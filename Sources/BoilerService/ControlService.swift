@@ -145,7 +145,7 @@ public final class ControlService: Service, Sendable {
         previousStates.reserveCapacity(boilers.count)
         for (boilerID, subject) in boilers {
             let reading = try? self.telemetry.withLastMessage(subject: subject) { message in
-                TelemetryReading(record: message.payload)
+                TelemetryReading(lastOf: message.payload)
             }
             let previous = memory[boilerID] ?? BoilerState()
             let input = ControlInput(

@@ -27,6 +27,9 @@ public final class IngestPipeline: Sendable {
         public var rejections = RejectionCounts()
         /// Readings the stream refused (a limit under discard `new`, too many subjects), by stream error code.
         public var streamRefusals: [Int: UInt64] = [:]
+        /// With storage `.perMessage`: readings the ledger forgot before their retention ended, because a boiler
+        /// had too many runs (a re-send of those would be stored again).
+        public var readingsForgottenEarly: UInt64 = 0
     }
 
     struct State {
@@ -35,6 +38,8 @@ public final class IngestPipeline: Sendable {
         var subjects: [BoilerID: String] = [:]
         var handles: [BoilerID: RingStream.SubjectHandle] = [:]
         var duplicateFlags: [Bool] = []
+        /// With `storage` `.perMessage`: which readings were stored.
+        var ledger: ReadingLedger
         var statistics = Statistics()
         /// Per-boiler rate limits, when configured.
         var limiter: RateLimiter?
@@ -42,8 +47,20 @@ public final class IngestPipeline: Sendable {
         var rejectionLog: [RejectionReason: (lastMs: Int64, suppressed: UInt64)] = [:]
     }
 
+    /// What one stream message holds.
+    public enum Storage: String, Sendable, CaseIterable {
+        /// One reading (a version-1 record): the stream's sequence counts readings, and its dedup sees every
+        /// reading's ID. The default.
+        case perReading = "reading"
+        /// The new readings of one MQTT message (a version-2 run record; a single reading keeps its version-1
+        /// record), with the ID of its first reading; a `ReadingLedger` tells re-sent readings from new ones,
+        /// in whatever batches they come back. For batches, about a tenth of the publishing work per reading.
+        case perMessage = "message"
+    }
+
     public let layout: TopicLayout
     public let decoder: TelemetryDecoder
+    public let storage: Storage
     public let stream: RingStream
     let clock: WallClock
     let logger: Logger
@@ -60,16 +77,25 @@ public final class IngestPipeline: Sendable {
         logger: Logger,
         rejectionLogIntervalMs: Int64 = 10_000,
         deadLetter: DeadLetterSink? = nil,
-        rateLimit: RateLimit? = nil
+        rateLimit: RateLimit? = nil,
+        storage: Storage = .perReading,
+        ledger: ReadingLedger.Configuration = .init()
     ) {
         self.layout = layout
         self.decoder = decoder
+        self.storage = storage
         self.stream = stream
         self.clock = clock
         self.logger = logger
         self.rejectionLogIntervalMs = rejectionLogIntervalMs
         self.deadLetter = deadLetter
-        self.state = Mutex(State(windows: HourlyWindows(configuration: windows), limiter: rateLimit.map(RateLimiter.init)))
+        self.state = Mutex(
+            State(
+                windows: HourlyWindows(configuration: windows),
+                ledger: ReadingLedger(configuration: ledger),
+                limiter: rateLimit.map(RateLimiter.init)
+            )
+        )
     }
 
     /// Handles one message. Never throws and never stops: a bad message is counted, logged (rate-limited) and,
@@ -124,34 +150,11 @@ public final class IngestPipeline: Sendable {
         // time, about 40 instructions per reading.
         let idPrefix = Self.messageIDPrefix(boilerID, payload.boot)
         if let series = self.stream.messageIDSeries(prefix: idPrefix) {
-            withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
-                // What the readings' records share (flags, boot id) is written once.
-                let template = payload.prepareRecords(into: record)
-                // The closure throws nothing: each refusal is handled per reading inside.
-                _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
-                    // Not announced: the IDs end in the growing `seq`, so the stream knows a new one is new without
-                    // reading its dedup index, and writes the index once the line has arrived (see `announce`).
-                    for index in 0..<count {
-                        let seq = payload.firstSeq + UInt64(index)
-                        let length = payload.writeRecord(index, template: template, into: record)
-                        do throws(StreamError) {
-                            let bytes = UnsafeRawBufferPointer(rebasing: record[0..<length])
-                            let ack =
-                                if let handle {
-                                    try publisher.publish(subject: handle, payload: bytes, messageID: series, number: seq, now: now)
-                                } else {
-                                    try publisher.publish(subject: subject, payload: bytes, messageID: series, number: seq, now: now)
-                                }
-                            state.duplicateFlags[index] = ack.duplicate
-                            if ack.duplicate { duplicates += 1 }
-                        } catch {
-                            // Not stored: treated like a duplicate for the windows, counted as a refusal.
-                            state.duplicateFlags[index] = true
-                            state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
-                            refusal = error
-                        }
-                    }
-                }
+            switch self.storage {
+            case .perReading:
+                self.publishReadings(&state, payload, handle, subject, series, now, &duplicates, &refusal)
+            case .perMessage:
+                self.publishRuns(&state, boilerID, payload, handle, subject, series, now, nowMs, &duplicates, &refusal)
             }
         } else {
             // Cannot happen: the prefix is at most 98 bytes (a boiler id of 64, a boot id of 32, two colons) and a
@@ -193,6 +196,106 @@ public final class IngestPipeline: Sendable {
                 "stream refused readings",
                 metadata: ["boiler.id": "\(boilerID)", "stream.error": "\(refusal.code.rawValue) \(refusal.description)"]
             )
+        }
+    }
+
+    /// One stream message per reading, all under one lock; sets each reading's flag (true: not stored).
+    private func publishReadings(
+        _ state: inout State,
+        _ payload: TelemetryPayload,
+        _ handle: RingStream.SubjectHandle?,
+        _ subject: String,
+        _ series: RingStream.MessageIDSeries,
+        _ now: StreamInstant,
+        _ duplicates: inout Int,
+        _ refusal: inout StreamError?
+    ) {
+        withUnsafeTemporaryAllocation(byteCount: TelemetryReading.maximumRecordSize, alignment: 8) { record in
+            // What the readings' records share (flags, boot id) is written once.
+            let template = payload.prepareRecords(into: record)
+            // The closure throws nothing: each refusal is handled per reading inside.
+            _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
+                // Not announced: the IDs end in the growing `seq`, so the stream knows a new one is new without
+                // reading its dedup index, and writes the index once the line has arrived (see `announce`).
+                for index in 0..<payload.count {
+                    let seq = payload.firstSeq + UInt64(index)
+                    let length = payload.writeRecord(index, template: template, into: record)
+                    do throws(StreamError) {
+                        let bytes = UnsafeRawBufferPointer(rebasing: record[0..<length])
+                        let ack = try publisher.publish(handle, subject, bytes, series, number: seq, now: now)
+                        state.duplicateFlags[index] = ack.duplicate
+                        if ack.duplicate { duplicates += 1 }
+                    } catch {
+                        // Not stored: treated like a duplicate for the windows, counted as a refusal.
+                        state.duplicateFlags[index] = true
+                        state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= 1
+                        refusal = error
+                    }
+                }
+            }
+        }
+    }
+
+    /// One stream message per run of new readings (the whole payload when nothing of it was stored before), its
+    /// ID that of the run's first reading; the ledger tells which readings were stored before. Sets each
+    /// reading's flag (true: not stored).
+    private func publishRuns(
+        _ state: inout State,
+        _ boilerID: BoilerID,
+        _ payload: TelemetryPayload,
+        _ handle: RingStream.SubjectHandle?,
+        _ subject: String,
+        _ series: RingStream.MessageIDSeries,
+        _ now: StreamInstant,
+        _ nowMs: Int64,
+        _ duplicates: inout Int,
+        _ refusal: inout StreamError?
+    ) {
+        let count = payload.count
+        for index in 0..<count { state.duplicateFlags[index] = false }
+        duplicates += state.ledger.markStored(
+            boilerID: boilerID,
+            boot: payload.boot,
+            firstSeq: payload.firstSeq,
+            count: count,
+            nowMs: nowMs,
+            in: &state.duplicateFlags
+        )
+        // A single reading keeps its reading record, so readers see what they would without runs.
+        let size = payload.periodMs == nil ? TelemetryReading.maximumRecordSize : payload.runRecordSize(count: count)
+        withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { record in
+            _ = try? self.stream.withPublisher { (publisher: inout RingStream.Publisher) throws(StreamError) in
+                var start = 0
+                while start < count {
+                    if state.duplicateFlags[start] {
+                        start += 1
+                        continue
+                    }
+                    var end = start + 1
+                    while end < count && !state.duplicateFlags[end] { end += 1 }
+                    let length =
+                        payload.periodMs == nil
+                        ? payload.writeRecord(start, template: payload.prepareRecords(into: record), into: record)
+                        : payload.writeRunRecord(start..<end, into: record)
+                    let first = payload.firstSeq + UInt64(start)
+                    do throws(StreamError) {
+                        let bytes = UnsafeRawBufferPointer(rebasing: record[0..<length])
+                        let ack = try publisher.publish(handle, subject, bytes, series, number: first, now: now)
+                        if ack.duplicate {
+                            for index in start..<end { state.duplicateFlags[index] = true }
+                            duplicates += end - start
+                        } else {
+                            state.ledger.record(boilerID: boilerID, boot: payload.boot, firstSeq: first, count: end - start, nowMs: nowMs)
+                        }
+                    } catch {
+                        // Not stored: treated like duplicates for the windows, counted as refusals.
+                        for index in start..<end { state.duplicateFlags[index] = true }
+                        state.statistics.streamRefusals[error.code.rawValue, default: 0] &+= UInt64(end - start)
+                        refusal = error
+                    }
+                    start = end
+                }
+            }
         }
     }
 
@@ -250,10 +353,35 @@ public final class IngestPipeline: Sendable {
     public var telemetrySubjects: [BoilerID: String] { self.state.withLock { $0.subjects } }
 
     /// The counts so far.
-    public var statistics: Statistics { self.state.withLock { $0.statistics } }
+    public var statistics: Statistics {
+        self.state.withLock { state in
+            var statistics = state.statistics
+            statistics.readingsForgottenEarly = state.ledger.forgottenEarly
+            return statistics
+        }
+    }
 
     /// Runs `body` on the hourly windows under the pipeline's lock (the snapshotter closes and drains them).
     public func withWindows<Result>(_ body: (inout HourlyWindows) -> Result) -> Result {
         self.state.withLock { body(&$0.windows) }
+    }
+}
+
+extension RingStream.Publisher {
+    /// A series publish by the subject's handle when there is one, else by its name.
+    @inline(__always)
+    fileprivate mutating func publish(
+        _ handle: RingStream.SubjectHandle?,
+        _ subject: String,
+        _ payload: UnsafeRawBufferPointer,
+        _ series: RingStream.MessageIDSeries,
+        number: UInt64,
+        now: StreamInstant
+    ) throws(StreamError) -> PublishAck {
+        if let handle {
+            try self.publish(subject: handle, payload: payload, messageID: series, number: number, now: now)
+        } else {
+            try self.publish(subject: subject, payload: payload, messageID: series, number: number, now: now)
+        }
     }
 }

@@ -25,6 +25,7 @@ public final class MetricsPoller: Service, Sendable {
         let lag: Gauge
         let dedupIDs: Gauge
         let dedupForgottenEarly: Counter
+        let ledgerForgottenEarly: Counter
     }
 
     struct Last {
@@ -36,6 +37,7 @@ public final class MetricsPoller: Service, Sendable {
         var decisions: [String: UInt64] = [:]
         var commands: UInt64 = 0
         var dedupForgottenEarly: UInt64 = 0
+        var ledgerForgottenEarly: UInt64 = 0
     }
 
     let pipeline: IngestPipeline
@@ -97,7 +99,8 @@ public final class MetricsPoller: Service, Sendable {
             mqttConnected: gauge("boiler_mqtt_connected"),
             lag: gauge("boiler_ingest_lag_seconds"),
             dedupIDs: gauge("boiler_stream_duplicate_ids"),
-            dedupForgottenEarly: counter("boiler_stream_duplicate_ids_forgotten_early_total")
+            dedupForgottenEarly: counter("boiler_stream_duplicate_ids_forgotten_early_total"),
+            ledgerForgottenEarly: counter("boiler_ledger_readings_forgotten_early_total")
         )
     }
 
@@ -133,6 +136,8 @@ public final class MetricsPoller: Service, Sendable {
             if let control { grow(instruments.commands, &last.commands, control.commands) }
             // IDs dropped before their duplicate window ended: the effective window is shorter than configured.
             grow(instruments.dedupForgottenEarly, &last.dedupForgottenEarly, info.duplicateIDsForgottenEarly)
+            // With a stream message per MQTT message: readings whose re-send the ledger would no longer catch.
+            grow(instruments.ledgerForgottenEarly, &last.ledgerForgottenEarly, statistics.readingsForgottenEarly)
         }
         instruments.dedupIDs.record(info.duplicateIDs)
         instruments.streamMessages.record(info.messages)

@@ -26,17 +26,23 @@ extension TelemetryReading {
         return 64 + bootLength
     }
 
-    /// Writes a record's version, flags and boot id; returns the boot id's length.
-    static func writeRecordHeader(boot: BootID, flags: UInt8, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    /// Writes a record's version, flags and boot id (at `bootOffset`); returns the boot id's length.
+    static func writeRecordHeader(
+        boot: BootID,
+        flags: UInt8,
+        version: UInt64 = 1,
+        bootOffset: Int = 64,
+        into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
         var boot = boot.rawValue
         let bootLength = boot.withUTF8 { bytes in
             let count = min(bytes.count, BootID.maximumLength)
             if let source = bytes.baseAddress, let base = buffer.baseAddress {
-                (base + 64).copyMemory(from: source, byteCount: count)
+                (base + bootOffset).copyMemory(from: source, byteCount: count)
             }
             return count
         }
-        buffer.storeBytes(of: UInt64(1 | UInt64(flags) << 8 | UInt64(bootLength) << 16).littleEndian, toByteOffset: 0, as: UInt64.self)
+        buffer.storeBytes(of: (version | UInt64(flags) << 8 | UInt64(bootLength) << 16).littleEndian, toByteOffset: 0, as: UInt64.self)
         return bootLength
     }
 

@@ -55,7 +55,7 @@ struct Settings: Sendable {
         "mqtt-tcp-nodelay", "mqtt-receive-window-us", "mqtt-buffered-reads", "mqtt-buffered-writes",
         "telemetry-filter", "topic-prefix", "dead-letters", "database-url", "database-password-file", "http-host",
         "http-port", "api-token-file", "log-level", "stream-max-messages", "stream-max-bytes",
-        "stream-max-duplicate-ids", "allowed-lateness-ms",
+        "stream-max-duplicate-ids", "stream-storage", "allowed-lateness-ms",
         "idle-allowance-ms", "max-future-skew-ms", "checkpoint-interval-ms", "control-tick-ms",
         "rate-limit-readings-per-second",
     ]

@@ -30,7 +30,8 @@ final class IngestHarness: Sendable {
         protocolVersion: MQTTClient.ProtocolVersion = .v311,
         tls: MQTTClient.TLS? = nil,
         rateLimit: RateLimit? = nil,
-        receiveWindow: Duration = .milliseconds(2)
+        receiveWindow: Duration = .milliseconds(2),
+        storage: IngestPipeline.Storage = .perReading
     ) throws {
         self.clientTLSArguments = tls.map { ["--cafile", $0.caFile] } ?? []
         self.prefix = "t\(UInt32.random(in: 0...UInt32.max))"
@@ -63,7 +64,7 @@ final class IngestHarness: Sendable {
             ),
             logger: logger
         ) { deadLetter in
-            IngestPipeline(layout: layout, stream: stream, logger: logger, deadLetter: deadLetter, rateLimit: rateLimit)
+            IngestPipeline(layout: layout, stream: stream, logger: logger, deadLetter: deadLetter, rateLimit: rateLimit, storage: storage)
         }
         self.group = ServiceGroup(services: [self.service], gracefulShutdownSignals: [], logger: logger)
         let group = self.group
@@ -114,12 +115,17 @@ final class IngestHarness: Sendable {
         return try condition()
     }
 
-    /// Every reading stored for `boiler`, in stream order.
+    /// Every reading stored for `boiler`, in stream order (a message may hold a run of them).
     func readings(_ boiler: String) throws -> [TelemetryReading] {
-        var consumer = try self.stream.makeConsumer(.init(filterSubjects: ["boiler.\(boiler).telemetry"]))
-        return self.stream.fetch(&consumer, maxMessages: 100_000).messages.compactMap { message in
-            message.payload.withUnsafeBytes { TelemetryReading(record: $0) }
+        try self.messages(boiler).flatMap { message in
+            message.payload.withUnsafeBytes { TelemetryReading.readings(record: $0) } ?? []
         }
+    }
+
+    /// Every stream message on `boiler`'s telemetry subject.
+    func messages(_ boiler: String) throws -> [StreamMessage] {
+        var consumer = try self.stream.makeConsumer(.init(filterSubjects: ["boiler.\(boiler).telemetry"]))
+        return self.stream.fetch(&consumer, maxMessages: 100_000).messages
     }
 
     func stop() async throws {

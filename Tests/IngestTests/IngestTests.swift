@@ -10,8 +10,9 @@ import Testing
 /// `mosquitto_pub` and `mosquitto_sub` clients.
 @Suite(.enabled(if: TestServices.runMQTT))
 struct IngestTests {
-    @Test func readingsLandInTheStreamWithTheirValues() async throws {
-        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+    @Test(arguments: IngestPipeline.Storage.allCases)
+    func readingsLandInTheStreamWithTheirValues(storage: IngestPipeline.Storage) async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT(), storage: storage)
         try await harness.waitUntilIngesting()
         try await harness.publish(
             boiler: "b0001",
@@ -45,8 +46,10 @@ struct IngestTests {
         try await harness.stop()
     }
 
-    @Test func batchesExpandIntoOneMessagePerReading() async throws {
-        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+    /// A batch is a stream message per reading, or (storage `message`) one message holding the run.
+    @Test(arguments: IngestPipeline.Storage.allCases)
+    func batchesExpandIntoTheirReadings(storage: IngestPipeline.Storage) async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT(), storage: storage)
         try await harness.waitUntilIngesting()
         try await harness.publish(
             boiler: "b0002",
@@ -58,11 +61,13 @@ struct IngestTests {
         #expect(readings.map(\.timestampMs) == [1_764_165_600_000, 1_764_165_600_010, 1_764_165_600_020])
         #expect(readings.map(\.waterC) == [60, 60.5, 61])
         #expect(readings.map(\.burnerPct) == [10, 20, 30])
+        #expect(try harness.messages("b0002").count == (storage == .perReading ? 3 : 1))
         try await harness.stop()
     }
 
-    @Test func resentReadingsAreDroppedAndCounted() async throws {
-        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+    @Test(arguments: IngestPipeline.Storage.allCases)
+    func resentReadingsAreDroppedAndCounted(storage: IngestPipeline.Storage) async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT(), storage: storage)
         try await harness.waitUntilIngesting()
         let batch = #"{"v":1,"boot":"a1","seq":0,"ts_ms":1764165600000,"period_ms":10,"water_c":[60,61]}"#
         try await harness.publish(boiler: "b0003", batch)
@@ -80,8 +85,9 @@ struct IngestTests {
     /// Long batches are published in chunks whose IDs are announced first (`RingStream.Publisher.announce`):
     /// across the chunks' edges every reading must still be stored once, in order, and every re-sent one
     /// dropped and counted.
-    @Test func longBatchesStoreEveryReadingOnceAcrossChunks() async throws {
-        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT())
+    @Test(arguments: IngestPipeline.Storage.allCases)
+    func longBatchesStoreEveryReadingOnceAcrossChunks(storage: IngestPipeline.Storage) async throws {
+        let harness = try IngestHarness(mqttURL: try TestServices.requireMQTT(), storage: storage)
         try await harness.waitUntilIngesting()
         func batch(from seq: Int, count: Int) -> String {
             let values = (seq..<(seq + count)).map { String(40 + Double($0) / 4) }.joined(separator: ",")

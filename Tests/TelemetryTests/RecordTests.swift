@@ -39,3 +39,78 @@ struct RecordTests {
         #expect(records == 11)
     }
 }
+
+/// The run record: the new readings of one payload as one stream message (stream storage `message`).
+@Suite("Run records")
+struct RunRecordTests {
+    /// Every run of every example payload reads back as exactly those readings, into a buffer that held other
+    /// bytes before; its size is the one announced.
+    @Test("every run of a payload reads back as its readings, in order")
+    func runsReadBackAsTheirReadings() throws {
+        let decoder = TelemetryDecoder()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 * 1024, alignment: 8)
+        defer { buffer.deallocate() }
+        var runs = 0
+        for text in RecordTests.payloads {
+            let payload = try decoder.decode(text)
+            for start in 0..<payload.count {
+                for end in (start + 1)...payload.count {
+                    buffer.initializeMemory(as: UInt8.self, repeating: 0xA5)
+                    let length = payload.writeRunRecord(start..<end, into: buffer)
+                    #expect(length == payload.runRecordSize(count: end - start), "\(text) \(start)..<\(end)")
+                    let record = UnsafeRawBufferPointer(rebasing: buffer[0..<length])
+                    let expected = (start..<end).map { payload[$0] }
+                    #expect(TelemetryReading.readings(record: record) == expected, "\(text) \(start)..<\(end)")
+                    #expect(TelemetryReading(lastOf: record) == expected.last, "\(text) \(start)..<\(end)")
+                    // Not a reading's record: a reader of those alone gets nil, not a wrong reading.
+                    #expect(TelemetryReading(record: record) == nil)
+                    runs += 1
+                }
+            }
+        }
+        #expect(runs == 1 + 1 + 6 + 10 + 3)
+    }
+
+    @Test("a reading's record reads as one reading by both readers")
+    func readingRecordsReadAsOne() throws {
+        let payload = try TelemetryDecoder().decode(RecordTests.payloads[1])
+        let record = payload[0].record
+        try record.withUnsafeBytes { bytes in
+            #expect(TelemetryReading.readings(record: bytes) == [payload[0]])
+            #expect(TelemetryReading(lastOf: bytes) == payload[0])
+            _ = try #require(TelemetryReading(lastOf: bytes))
+        }
+    }
+
+    /// Damaged run records (each field broken in turn) are refused by both readers, never read as something.
+    @Test("a damaged run record is no record")
+    func damagedRunRecordsAreRefused() throws {
+        let payload = try TelemetryDecoder().decode(RecordTests.payloads[2])
+        var good = [UInt8](repeating: 0, count: payload.runRecordSize(count: 3))
+        _ = good.withUnsafeMutableBytes { payload.writeRunRecord(0..<3, into: $0) }
+        var damaged: [(String, [UInt8])] = []
+        func with(_ name: String, _ change: (inout [UInt8]) -> Void) {
+            var bytes = good
+            change(&bytes)
+            damaged.append((name, bytes))
+        }
+        with("version 3") { $0[0] = 3 }
+        with("unknown flag") { $0[1] |= 16 }
+        with("boot length 0") { $0[2] = 0 }
+        with("boot length 33") { $0[2] = 33 }
+        with("boot not an identifier") { $0[40] = UInt8(ascii: " ") }
+        with("count 0") { $0[32] = 0 }
+        with("count 4, the arrays of 3") { $0[32] = 4 }
+        with("count past the largest batch") { $0[33] = 0x10 }
+        with("one byte short") { $0.removeLast() }
+        with("one byte long") { $0.append(0) }
+        with("only the header") { $0.removeLast($0.count - 72) }
+        for (name, bytes) in damaged {
+            bytes.withUnsafeBytes { record in
+                #expect(TelemetryReading.readings(record: record) == nil, "\(name)")
+                #expect(TelemetryReading(lastOf: record) == nil, "\(name)")
+            }
+        }
+        good.withUnsafeBytes { #expect(TelemetryReading.readings(record: $0)?.count == 3) }
+    }
+}

@@ -181,7 +181,22 @@ public enum APIModels {
         public var stored_at_ms: Int64
         /// The same instant to the nanosecond (the wall clock when the reading was stored).
         public var stored_at_ns: Int64
+        /// The message's reading, when it holds one.
         public var reading: Reading?
+        /// All readings of a message that holds a run of them (stream storage `message`); else absent.
+        public var readings: [Reading]?
+
+        init(seq: UInt64, subject: String, stored_at_ms: Int64, stored_at_ns: Int64, readings: [TelemetryReading]?) {
+            self.seq = seq
+            self.subject = subject
+            self.stored_at_ms = stored_at_ms
+            self.stored_at_ns = stored_at_ns
+            if let readings, readings.count == 1 {
+                self.reading = Reading(readings[0])
+            } else {
+                self.readings = readings.map { $0.map(Reading.init) }
+            }
+        }
     }
 
     public struct Gap: Codable, Sendable, Hashable {

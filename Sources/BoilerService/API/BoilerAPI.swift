@@ -105,7 +105,7 @@ public struct BoilerAPI: Sendable {
         if let only { ids = ids.contains(only) ? [only] : [] }
         let boilers = ids.sorted().map { id in
             let subject = subjects[id] ?? "boiler.\(id.rawValue).telemetry"
-            let reading = try? self.telemetry.withLastMessage(subject: subject) { TelemetryReading(record: $0.payload) }
+            let reading = try? self.telemetry.withLastMessage(subject: subject) { TelemetryReading(lastOf: $0.payload) }
             return APIModels.Boiler(
                 boiler_id: id.rawValue,
                 latest_reading: reading.flatMap { $0 }.map(APIModels.Reading.init),
@@ -175,7 +175,7 @@ public struct BoilerAPI: Sendable {
                     subject: message.subject,
                     stored_at_ms: message.timestamp.millisecondsSinceEpoch,
                     stored_at_ns: message.timestamp.nanosecondsSinceEpoch,
-                    reading: message.payload.withUnsafeBytes { TelemetryReading(record: $0) }.map(APIModels.Reading.init)
+                    readings: message.payload.withUnsafeBytes { TelemetryReading.readings(record: $0) }
                 )
             },
             gaps: gaps.map { APIModels.Gap(first_seq: $0.first, last_seq: $0.last, message: $0.description) },
