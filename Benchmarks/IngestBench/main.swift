@@ -3,7 +3,8 @@
 //   IngestBench worker  URL COUNT QOS        ingest until COUNT readings are stored; print one JSON line of figures
 //                                             (env RECEIVE_WINDOW_US: the MQTT client's receive window, default 0;
 //                                             env BUFFERED_READS=0: libmosquitto's unbuffered socket reads;
-//                                             BUFFERED_WRITES=0: its unbuffered writes)
+//                                             BUFFERED_WRITES=0: its unbuffered writes;
+//                                             STREAM_STORAGE=message: a stream message per MQTT message)
 //   IngestBench publish URL BOILERS RATE SECONDS BATCH QOS
 //                                             publish RATE messages/s (BATCH readings each) over BOILERS boilers
 import BoilerService
@@ -15,6 +16,13 @@ import PostgresNIO
 import RingStream
 import SnapshotStore
 import Telemetry
+
+/// `STREAM_STORAGE` (`reading`, the default, or `message`): what one stream message holds.
+let storage: IngestPipeline.Storage = {
+    let text = ProcessInfo.processInfo.environment["STREAM_STORAGE"] ?? "reading"
+    guard let storage = IngestPipeline.Storage(rawValue: text) else { fail("STREAM_STORAGE must be reading or message, got '\(text)'") }
+    return storage
+}()
 
 func cpuSeconds() -> Double {
     var usage = rusage()
@@ -114,7 +122,7 @@ case "worker":
                 subscriptionQoS: qos
             ),
             logger: logger
-        ) { _ in IngestPipeline(layout: layout, decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: stream, logger: logger) }
+        ) { _ in IngestPipeline(layout: layout, decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: stream, logger: logger, storage: storage) }
         try await service.client.connect()
         try await service.client.subscribe(layout.filter, qos: qos)
     } catch {
@@ -296,7 +304,9 @@ case "pipeline":
     else { fail("usage: IngestBench pipeline BOILERS BATCH MESSAGES [dry]") }
     let dry = arguments.count == 6
     let stream = makeTelemetryStream()
-    let pipeline = IngestPipeline(decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: stream, logger: logger)
+    let pipeline = IngestPipeline(
+        decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: stream, logger: logger, storage: storage
+    )
     var traffic = Traffic(boilers: boilers, batch: batch)
     for index in 0..<messages {
         var (topic, payload) = traffic.message(index)

@@ -50,16 +50,13 @@ struct BoilerWindows: Sendable {
             let boot = payload.boot
             let firstSeq = payload.firstSeq
             payload.water.withUnsafeBufferPointer { water in
-                self.open.withUnsafeMutableBufferPointer { open in
-                    for reading in index..<runEnd {
-                        open[window].add(
-                            timestampMs: payload.firstTimestampMs + Int64(reading) * step,
-                            waterC: water[reading],
-                            boot: boot,
-                            seq: firstSeq + UInt64(reading)
-                        )
-                    }
-                }
+                self.open[window].add(
+                    run: UnsafeBufferPointer(rebasing: water[index..<runEnd]),
+                    firstTimestampMs: payload.firstTimestampMs + Int64(index) * step,
+                    stepMs: step,
+                    boot: boot,
+                    firstSeq: firstSeq + UInt64(index)
+                )
             }
             let last = payload.firstTimestampMs + Int64(runEnd - 1) * step
             if last > self.newestTimestampMs { self.newestTimestampMs = last }

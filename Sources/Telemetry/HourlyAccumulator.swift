@@ -73,6 +73,60 @@ public struct HourlyAccumulator: Hashable, Sendable {
         }
     }
 
+    /// Folds in `water.count` readings of one boot taken `stepMs` apart from `firstTimestampMs`, with seqs from
+    /// `firstSeq`: what `add` does for each of them in turn, up to floating-point rounding. When they come after
+    /// everything folded in so far (the usual case), the run's mean and variance are computed in two passes and
+    /// merged (Chan et al., as `merge` does) instead of one Welford step per reading, whose division each
+    /// reading waits for; the timestamps, gap and boot are settled once for the run.
+    public mutating func add(run water: UnsafeBufferPointer<Double>, firstTimestampMs: Int64, stepMs: Int64, boot: BootID, firstSeq: UInt64) {
+        let count = water.count
+        guard count > 1, stepMs > 0, self.samples == 0 || firstTimestampMs > self.lastTimestampMs else {
+            for index in 0..<count {
+                self.add(timestampMs: firstTimestampMs + Int64(index) * stepMs, waterC: water[index], boot: boot, seq: firstSeq + UInt64(index))
+            }
+            return
+        }
+        var runSum = 0.0
+        var runMin = Double.infinity
+        var runMax = -Double.infinity
+        for value in water {
+            runSum += value
+            runMin = Swift.min(runMin, value)
+            runMax = Swift.max(runMax, value)
+        }
+        let runCount = Double(count)
+        let runMean = runSum / runCount
+        var runM2 = 0.0
+        for value in water {
+            let deviation = value - runMean
+            runM2 += deviation * deviation
+        }
+        if self.samples == 0 {
+            self.mean = runMean
+            self.m2 = runM2
+            self.firstTimestampMs = firstTimestampMs
+            self.maxGapMs = Swift.max(self.maxGapMs, stepMs)
+        } else {
+            let total = Double(self.samples) + runCount
+            let delta = runMean - self.mean
+            self.mean += delta * runCount / total
+            self.m2 += runM2 + delta * delta * Double(self.samples) * runCount / total
+            if firstTimestampMs < self.firstTimestampMs { self.firstTimestampMs = firstTimestampMs }
+            self.maxGapMs = Swift.max(self.maxGapMs, firstTimestampMs - self.lastTimestampMs, stepMs)
+        }
+        self.samples &+= UInt64(count)
+        self.sum += runSum
+        if runMin < self.min { self.min = runMin }
+        if runMax > self.max { self.max = runMax }
+        self.lastTimestampMs = firstTimestampMs + Int64(count - 1) * stepMs
+        let lastSeq = firstSeq + UInt64(count - 1)
+        if let current = self.currentBoot, current == boot {
+            if lastSeq > self.currentBootHighestSeq { self.currentBootHighestSeq = lastSeq }
+        } else {
+            self.switchBoot(to: boot, seq: lastSeq)
+        }
+    }
+
     private mutating func switchBoot(to boot: BootID, seq: UInt64) {
         if let current = self.currentBoot {
             self.earlierBoots[current] = Swift.max(self.earlierBoots[current] ?? 0, self.currentBootHighestSeq)

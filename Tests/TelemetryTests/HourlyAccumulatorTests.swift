@@ -179,4 +179,48 @@ import Testing
         )
         #expect(try SetpointCommand(decoding: command.encoded()) == command)
     }
+
+    /// Property: folding runs in with `add(run:...)` gives what adding their readings one by one gives: counts,
+    /// times, gaps, order and boots exactly, mean and variance up to rounding. Runs come in order, with gaps,
+    /// out of order (overlapping what came before), across boots, and of one reading.
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func runsFoldInAsTheirReadingsDo(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        var byRun = HourlyAccumulator(hourStartMs: hour0)
+        var byReading = HourlyAccumulator(hourStartMs: hour0)
+        let boots = [BootID("a")!, BootID("b")!]
+        var ts = hour0
+        var seq: UInt64 = 0
+        var fastRuns = 0
+        for step in 0..<400 {
+            let count = Int.random(in: 1...120, using: &generator)
+            let stepMs = Int64([10, 10, 10, 250, 0][Int.random(in: 0..<5, using: &generator)])
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0: ts -= Int64.random(in: 1...5_000, using: &generator)  // out of order
+            case 1: ts += Int64.random(in: 1...60_000, using: &generator)  // a gap
+            default: ts += 10
+            }
+            let boot = boots[Int.random(in: 0..<10, using: &generator) == 0 ? 1 : 0]
+            let values = (0..<count).map { _ in 40 + Double(Int.random(in: 0...8_000, using: &generator)) / 100 }
+            if count > 1, stepMs > 0, byRun.samples == 0 || ts > byRun.lastTimestampMs { fastRuns += 1 }
+            values.withUnsafeBufferPointer { byRun.add(run: $0, firstTimestampMs: ts, stepMs: stepMs, boot: boot, firstSeq: seq) }
+            for (index, value) in values.enumerated() {
+                byReading.add(timestampMs: ts + Int64(index) * stepMs, waterC: value, boot: boot, seq: seq + UInt64(index))
+            }
+            let comment: Comment = "seed \(seed), run \(step)"
+            #expect(byRun.samples == byReading.samples, comment)
+            #expect(byRun.min == byReading.min && byRun.max == byReading.max, comment)
+            #expect(byRun.firstTimestampMs == byReading.firstTimestampMs, comment)
+            #expect(byRun.lastTimestampMs == byReading.lastTimestampMs, comment)
+            #expect(byRun.maxGapMs == byReading.maxGapMs, comment)
+            #expect(byRun.outOfOrder == byReading.outOfOrder, comment)
+            #expect(byRun.highestSeqByBoot == byReading.highestSeqByBoot, comment)
+            self.expectClose(byRun.sum, byReading.sum, comment)
+            self.expectClose(byRun.mean, byReading.mean, comment)
+            self.expectClose(byRun.m2, byReading.m2, comment)
+            ts += Int64(count - 1) * stepMs
+            seq += UInt64(count)
+        }
+        #expect(fastRuns > 200)
+    }
 }
