@@ -37,8 +37,8 @@ public final class BoilerApplication: Sendable {
         public var windows: HourlyWindows.Configuration
         /// Per-boiler limit on readings; none by default (see ``RateLimit``).
         public var rateLimit: RateLimit?
-        /// What one telemetry stream message holds: a reading (the default) or an MQTT message's new readings.
-        public var storage: IngestPipeline.Storage = .perReading
+        /// What one telemetry stream message holds: an MQTT message's new readings (the default) or a reading.
+        public var storage: IngestPipeline.Storage = .perMessage
         public var snapshots: SnapshotService.Configuration
         public var control: ControlService.Configuration
         public var policy: DefaultControlPolicy

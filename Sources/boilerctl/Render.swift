@@ -78,9 +78,18 @@ enum Render {
             lines.append("GAP \(Table.integer(gap["first_seq"]))...\(Table.integer(gap["last_seq"])): \(gap["message"] as? String ?? "")")
         }
         for message in object["messages"] as? [[String: Any]] ?? [] {
-            let reading = message["reading"] as? [String: Any]
-            let detail = reading.map { "\(Table.time($0["ts_ms"])) water \(Table.number($0["water_c"])) °C seq \(Table.integer($0["seq"]))" } ?? "(not a reading)"
-            lines.append("\(Table.integer(message["seq"]))  \(message["subject"] as? String ?? "")  \(detail)")
+            func describe(_ reading: [String: Any]) -> String {
+                "\(Table.time(reading["ts_ms"])) water \(Table.number(reading["water_c"])) °C seq \(Table.integer(reading["seq"]))"
+            }
+            let subject = message["subject"] as? String ?? ""
+            if let run = message["readings"] as? [[String: Any]], !run.isEmpty {
+                // A message holding a run of readings (stream storage `message`): one line per reading.
+                lines.append("\(Table.integer(message["seq"]))  \(subject)  \(run.count) readings:")
+                for reading in run { lines.append("    \(describe(reading))") }
+            } else {
+                let detail = (message["reading"] as? [String: Any]).map(describe) ?? "(not a reading)"
+                lines.append("\(Table.integer(message["seq"]))  \(subject)  \(detail)")
+            }
         }
         return lines.joined(separator: "\n")
     }

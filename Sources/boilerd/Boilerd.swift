@@ -54,7 +54,7 @@ struct Options: ParsableArguments {
     @Flag(name: .customLong("mqtt-buffered-writes"), inversion: .prefixedNo, help: "Write to the MQTT socket through a buffer on the network thread, written out once per pass that may wait and once per receive window (the default); with --no-mqtt-buffered-writes, one system call per packet (each PUBACK), as libmosquitto does. Env: BOILERD_MQTT_BUFFERED_WRITES.")
     var mqttBufferedWrites: Bool?
 
-    @Option(name: .customLong("mqtt-receive-window-us"), help: "The MQTT network thread wakes at most once per this many µs and handles at once what has arrived: less CPU per message, up to this much more delay. 0 = read each message as it comes. Env: BOILERD_MQTT_RECEIVE_WINDOW_US. Default 2000.")
+    @Option(name: .customLong("mqtt-receive-window-us"), help: "The MQTT network thread wakes at most once per this many µs and handles at once what has arrived: less CPU per message, up to this much more delay. 0 = read each message as it comes. Env: BOILERD_MQTT_RECEIVE_WINDOW_US. Default 500.")
     var mqttReceiveWindowUs: Int?
 
     @Option(help: "Telemetry topic filter; '+' marks the boiler id. Env: BOILERD_TELEMETRY_FILTER. Default boilers/+/telemetry.")
@@ -111,7 +111,7 @@ struct Options: ParsableArguments {
     @Option(help: "Event time between controller ticks, ms. Env: BOILERD_CONTROL_TICK_MS. Default 60000.")
     var controlTickMs: Int64?
 
-    @Option(help: "What one telemetry stream message holds: 'reading' (one reading; the default) or 'message' (an MQTT message's new readings as one run record, about a tenth of the publishing work per reading in batches; re-sent readings are told apart per reading all the same). Env: BOILERD_STREAM_STORAGE.")
+    @Option(help: "What one telemetry stream message holds: 'message' (an MQTT message's new readings as one run record, a third to a quarter of the ingestion work per reading in batches; re-sent readings are told apart per reading all the same; the default) or 'reading' (one reading each). Env: BOILERD_STREAM_STORAGE.")
     var streamStorage: String?
 
     @Option(help: "Per-boiler limit on readings per second (a burst of 10 s is allowed); messages over it are refused as 'rate-limited'. 0 = no limit. Env: BOILERD_RATE_LIMIT_READINGS_PER_SECOND. Default 0.")
@@ -130,7 +130,7 @@ struct Options: ParsableArguments {
             tls: settings.string("mqtt-ca-file", flag: self.mqttCAFile).map { MQTTClient.TLS(caFile: $0) },
             tcpNoDelay: try settings.bool("mqtt-tcp-nodelay", flag: self.mqttTCPNoDelay, default: false),
             receiveWindow: .microseconds(
-                try settings.integer("mqtt-receive-window-us", flag: self.mqttReceiveWindowUs, default: 2_000, range: 0...1_000_000)
+                try settings.integer("mqtt-receive-window-us", flag: self.mqttReceiveWindowUs, default: 500, range: 0...1_000_000)
             ),
             bufferedReads: try settings.bool("mqtt-buffered-reads", flag: self.mqttBufferedReads, default: true),
             bufferedWrites: try settings.bool("mqtt-buffered-writes", flag: self.mqttBufferedWrites, default: true)
@@ -199,7 +199,7 @@ struct Options: ParsableArguments {
         configuration.control.tickIntervalMs = try settings.integer("control-tick-ms", flag: self.controlTickMs, default: 60_000, range: 1_000...3_600_000)
         let rate = try settings.integer("rate-limit-readings-per-second", flag: self.rateLimitReadingsPerSecond, default: 0, range: 0...100_000_000)
         configuration.rateLimit = rate > 0 ? RateLimit(readingsPerSecond: Double(rate)) : nil
-        let storage = settings.string("stream-storage", flag: self.streamStorage) ?? IngestPipeline.Storage.perReading.rawValue
+        let storage = settings.string("stream-storage", flag: self.streamStorage) ?? IngestPipeline.Storage.perMessage.rawValue
         guard let storage = IngestPipeline.Storage(rawValue: storage) else {
             throw Settings.Problem(setting: "stream-storage", message: "must be reading or message, got '\(storage)'")
         }

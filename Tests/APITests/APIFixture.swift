@@ -24,7 +24,12 @@ struct APIFixture {
     let store: SnapshotStore?
     let logger: Logger
 
-    init(store: SnapshotStore? = nil, maxMessages: Int = 100_000, clock: WallClock = .system) throws {
+    init(
+        store: SnapshotStore? = nil,
+        maxMessages: Int = 100_000,
+        clock: WallClock = .system,
+        storage: IngestPipeline.Storage = .perMessage
+    ) throws {
         var logger = Logger(label: "api-test")
         logger.logLevel = .critical
         self.logger = logger
@@ -33,7 +38,7 @@ struct APIFixture {
         self.decisions = try RingStream(configuration: .init(name: "DECISIONS", subjects: ["boiler.*.setpoint"], maxMessages: 10_000, maxBytes: 4 << 20))
         self.pipeline = IngestPipeline(
             decoder: TelemetryDecoder(configuration: .init(maximumFutureSkewMs: .max / 4)), stream: self.telemetry, clock: clock,
-            logger: logger
+            logger: logger, storage: storage
         )
         self.controller = ControlService(
             policy: DefaultControlPolicy(trust: TrustPolicy(minimumCoverage: 0)), telemetry: self.telemetry, decisions: self.decisions,

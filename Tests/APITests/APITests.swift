@@ -67,6 +67,32 @@ struct APITests {
         }
     }
 
+    /// With stream storage `message`, a message that holds a run lists all its readings; a single reading's
+    /// message still has `reading`. The boiler's latest reading is the run's last.
+    @Test func streamMessagesListTheReadingsOfARun() async throws {
+        let fixture = try APIFixture(storage: .perMessage)
+        fixture.feed("b1", seq: 7, firstMs: APIFixture.hour0, values: [60, 60.5, 61])
+        fixture.feed("b1", seq: 10, firstMs: APIFixture.hour0 + 30, values: [62])
+        // Re-sent readings 8 to 10 and a new one: only seq 11 is stored, as a run of one.
+        fixture.feed("b1", seq: 8, firstMs: APIFixture.hour0 + 10, values: [60.5, 61, 62, 63])
+        let app = Application(router: fixture.api().router())
+        try await app.test(.router) { client in
+            let page = try await client.get("/v1/stream/messages?subject=boiler.b1.telemetry&from_seq=1").object
+            let messages = page["messages"] as? [[String: Any]] ?? []
+            #expect(messages.map { $0["seq"] as? Int } == [1, 2, 3])
+            let run = messages.first?["readings"] as? [[String: Any]] ?? []
+            #expect(run.map { $0["seq"] as? Int } == [7, 8, 9])
+            #expect(run.map { $0["water_c"] as? Double } == [60, 60.5, 61])
+            #expect(run.map { $0["ts_ms"] as? Int64 } == [0, 10, 20].map { APIFixture.hour0 + $0 })
+            #expect(messages.first?["reading"] == nil)
+            #expect((messages[1]["reading"] as? [String: Any])?["seq"] as? Int == 10 && messages[1]["readings"] == nil)
+            #expect((messages[2]["reading"] as? [String: Any])?["water_c"] as? Double == 63)
+            let boiler = try await client.get("/v1/boilers/b1").object
+            #expect((boiler["latest_reading"] as? [String: Any])?["seq"] as? Int == 11)
+        }
+        #expect(fixture.pipeline.statistics.duplicates == 3)
+    }
+
     @Test func streamMessagesReportTheEvictedRangeAsAGap() async throws {
         let storedAtNs: Int64 = 1_764_165_600_123_456_789
         let fixture = try APIFixture(maxMessages: 10, clock: .nanoseconds({ storedAtNs }))
@@ -137,9 +163,11 @@ struct APITests {
             let lines = Set(metrics.text.split(separator: "\n").map(String.init))
             #expect(lines.contains("boiler_readings_ingested_total 6"))
             #expect(lines.contains(#"boiler_payloads_rejected_total{reason="malformed-json"} 1"#))
-            #expect(lines.contains("boiler_stream_last_seq 6.0"))
-            #expect(lines.contains("boiler_stream_duplicate_ids 6.0"))
+            // Six readings in three MQTT messages: three stream messages, each with one ID (stream storage `message`).
+            #expect(lines.contains("boiler_stream_last_seq 3.0"))
+            #expect(lines.contains("boiler_stream_duplicate_ids 3.0"))
             #expect(lines.contains("boiler_stream_duplicate_ids_forgotten_early_total 0"))
+            #expect(lines.contains("boiler_ledger_readings_forgotten_early_total 0"))
             #expect(lines.contains(#"boiler_decisions_total{trusted="true",reason="any"} 1"#))
             #expect(lines.contains(#"boiler_decisions_total{trusted="false",reason="no-snapshot"} 1"#))
             #expect(lines.contains("boiler_windows_open 2.0"))

@@ -24,7 +24,8 @@ struct OpenAPITests {
         defer { clientTask.cancel() }
         let store = SnapshotStore(client: client, logger: logger)
         try await store.migrate()
-        let fixture = try APIFixture(store: store)
+        // Stream storage `message`, so that the stream's messages include a run's `readings` and a single `reading`.
+        let fixture = try APIFixture(store: store, storage: .perMessage)
         try await fixture.populate()
         let hour0 = APIFixture.hour0
         let recorder = Recorder()

@@ -38,12 +38,12 @@ struct SettingsTests {
         #expect(defaults.httpHost == "127.0.0.1" && defaults.httpPort == 8080 && defaults.telemetryFilter == "boilers/+/telemetry")
         #expect(defaults.mqtt.cleanSession == false && defaults.api.apiToken == nil)
         #expect(defaults.mqtt.tcpNoDelay == false)
-        #expect(defaults.mqtt.receiveWindow == .milliseconds(2))
+        #expect(defaults.mqtt.receiveWindow == .microseconds(500))
         let (noWindow, _) = try Options.parse(["--mqtt-receive-window-us", "0"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
         #expect(noWindow.mqtt.receiveWindow == .zero)
         let (windowEnvironment, _) = try Options.parse([])
-            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_RECEIVE_WINDOW_US": "500"])
-        #expect(windowEnvironment.mqtt.receiveWindow == .microseconds(500))
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_RECEIVE_WINDOW_US": "2000"])
+        #expect(windowEnvironment.mqtt.receiveWindow == .milliseconds(2))
         #expect(defaults.stream.maxDuplicateIDs == 1 << 21)
         let (biggerDedup, _) = try Options.parse([])
             .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_MAX_DUPLICATE_IDS": "12000000"])
@@ -74,6 +74,15 @@ struct SettingsTests {
         let (prefaultEnvironment, _) = try Options.parse([])
             .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_PREFAULT": "true"])
         #expect(prefaultEnvironment.stream.prefaultStorage)
+        #expect(defaults.storage == .perMessage)
+        let (perReadingFlag, _) = try Options.parse(["--stream-storage", "reading"]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
+        #expect(perReadingFlag.storage == .perReading)
+        let (perReadingEnvironment, _) = try Options.parse([])
+            .resolve(environment: ["BOILERD_DATABASE_URL": Self.database, "BOILERD_STREAM_STORAGE": "reading"])
+        #expect(perReadingEnvironment.storage == .perReading)
+        let configFile = try self.temporaryFile("stream-storage = reading\n")
+        let (perReadingFile, _) = try Options.parse(["--config", configFile]).resolve(environment: ["BOILERD_DATABASE_URL": Self.database])
+        #expect(perReadingFile.storage == .perReading)
     }
 
     @Test func aWrongOrMissingSettingIsOneLineNamingIt() throws {
@@ -89,6 +98,7 @@ struct SettingsTests {
             ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_TCP_NODELAY": "maybe"], "boilerd: setting 'mqtt-tcp-nodelay' (--mqtt-tcp-nodelay or BOILERD_MQTT_TCP_NODELAY): must be true or false, got 'maybe'"),
             ([], ["BOILERD_DATABASE_URL": Self.database, "BOILERD_MQTT_BUFFERED_READS": "sometimes"], "boilerd: setting 'mqtt-buffered-reads' (--mqtt-buffered-reads or BOILERD_MQTT_BUFFERED_READS): must be true or false, got 'sometimes'"),
             (["--mqtt-receive-window-us", "2000000"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'mqtt-receive-window-us' (--mqtt-receive-window-us or BOILERD_MQTT_RECEIVE_WINDOW_US): must be in 0...1000000, got 2000000"),
+            (["--stream-storage", "batch"], ["BOILERD_DATABASE_URL": Self.database], "boilerd: setting 'stream-storage' (--stream-storage or BOILERD_STREAM_STORAGE): must be reading or message, got 'batch'"),
             ([], ["BOILERD_DATABASE_URL": "mysql://x"], "boilerd: setting 'database-url' (--database-url or BOILERD_DATABASE_URL):"),
         ]
         for (arguments, environment, expected) in cases {

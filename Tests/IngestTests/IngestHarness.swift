@@ -31,7 +31,7 @@ final class IngestHarness: Sendable {
         tls: MQTTClient.TLS? = nil,
         rateLimit: RateLimit? = nil,
         receiveWindow: Duration = .milliseconds(2),
-        storage: IngestPipeline.Storage = .perReading
+        storage: IngestPipeline.Storage = .perMessage
     ) throws {
         self.clientTLSArguments = tls.map { ["--cafile", $0.caFile] } ?? []
         self.prefix = "t\(UInt32.random(in: 0...UInt32.max))"
