@@ -3,9 +3,11 @@ import RingStream
 import Synchronization
 import Telemetry
 
-/// What happens to one MQTT telemetry message: topic → boiler id, decode and validate, publish each reading into
-/// the stream on `boiler.{id}.telemetry` with message ID `{id}:{boot}:{seq}` (so a re-sent reading is dropped by
-/// the stream's dedup window), and fold the new readings into the hourly windows.
+/// What happens to one MQTT telemetry message: topic → boiler id, decode and validate, publish into the stream on
+/// `boiler.{id}.telemetry`, and fold the new readings into the hourly windows. With `storage` `.perMessage` (the
+/// default) the message's new readings are one stream message (a run record, with the ID `{id}:{boot}:{seq}` of
+/// its first reading), and a `ReadingLedger` drops re-sent readings whatever batch they come in; with
+/// `.perReading`, each reading is a stream message with its own ID, and the stream's dedup window drops re-sent ones.
 ///
 /// Called on the MQTT network thread. One lock for the pipeline's state and one for the stream per message;
 /// no allocation per message in steady state (the subject string of each boiler is made once).
