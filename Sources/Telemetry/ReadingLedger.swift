@@ -44,6 +44,8 @@ public struct ReadingLedger: Sendable {
 
     public let configuration: Configuration
     var boilers: [BoilerID: Boiler] = [:]
+    /// Records since every boiler was last swept for expired runs (see `record`).
+    var recordsSinceSweep = 0
     /// Readings whose runs were dropped before their retention ended, because a boiler had too many runs.
     public private(set) var forgottenEarly: UInt64 = 0
 
@@ -92,7 +94,26 @@ public struct ReadingLedger: Sendable {
             configuration: self.configuration
         )
         self.forgottenEarly &+= forgotten
+        // A boiler is swept when it records; one that has gone quiet would keep its runs for good. So every
+        // boiler is swept once per as many records as there are boilers (at least 1,024): constant work per
+        // record, amortized, and a quiet boiler's runs go within a retention and a sweep.
+        self.recordsSinceSweep += 1
+        if self.recordsSinceSweep >= max(1_024, self.boilers.count) { self.sweep(nowMs: nowMs) }
     }
+
+    /// Drops every boiler's expired runs, and boilers left with none.
+    public mutating func sweep(nowMs: Int64) {
+        self.recordsSinceSweep = 0
+        let since = nowMs - self.configuration.retentionMs
+        for id in Array(self.boilers.keys) {
+            guard let oldest = self.boilers[id]?.oldestTouchedMs, oldest < since else { continue }
+            Self.expire(&self.boilers[id, default: Boiler()], since: since)
+            if self.boilers[id]?.boots.isEmpty == true { self.boilers[id] = nil }
+        }
+    }
+
+    /// Boilers with runs remembered.
+    public var boilerCount: Int { self.boilers.count }
 
     /// Adds `run` to `boiler`'s runs of `boot`; returns the readings dropped early to make room.
     private static func record(into boiler: inout Boiler, boot: BootID, run: Run, configuration: Configuration) -> UInt64 {

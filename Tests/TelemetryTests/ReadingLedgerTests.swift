@@ -77,6 +77,26 @@ struct ReadingLedgerTests {
         #expect(ledger.forgottenEarly == 0)
     }
 
+    /// Boilers that went quiet do not stay for good: the sweep that every 1,024 records (or as many as there are
+    /// boilers) makes drops their expired runs, and them.
+    @Test("quiet boilers are swept away after the retention")
+    func quietBoilersAreSwept() {
+        var ledger = ReadingLedger(configuration: .init(retentionMs: 1_000))
+        for index in 0..<500 {
+            ledger.record(boilerID: BoilerID("q\(index)")!, boot: Self.boot, firstSeq: 0, count: 10, nowMs: 0)
+        }
+        #expect(ledger.boilerCount == 500)
+        // One boiler keeps sending; the quiet 500 expire at 1,000 ms and go at the next sweep.
+        for step in 0..<400 { ledger.record(boilerID: b1, boot: Self.boot, firstSeq: UInt64(step), count: 1, nowMs: 500 + Int64(step)) }
+        #expect(ledger.boilerCount == 501)
+        // The 1,024th record sweeps.
+        for step in 400..<600 { ledger.record(boilerID: b1, boot: Self.boot, firstSeq: UInt64(step), count: 1, nowMs: 1_500) }
+        #expect(ledger.boilerCount == 1)
+        #expect(ledger.runCount == 1)
+        #expect(Self.stored(ledger, 0, 5, nowMs: 1_500) == Array(0...4))
+        #expect(ledger.forgottenEarly == 0)
+    }
+
     @Test("past the run limit the stalest run is dropped early and counted")
     func runLimit() {
         var ledger = ReadingLedger(configuration: .init(maximumRunsPerBoiler: 4))
