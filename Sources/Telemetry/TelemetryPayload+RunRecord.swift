@@ -12,15 +12,13 @@ extension TelemetryPayload {
 
     /// The size of the record of `count` readings of this payload.
     public func runRecordSize(count: Int) -> Int {
-        let arrays = 1 + OptionalField.allCases.count { self.optionals[$0.rawValue].present }
-        return Self.runRecordHeaderSize + 8 * count * arrays
+        Self.runRecordHeaderSize + 8 * count * (1 + self.recordFlags.nonzeroBitCount)
     }
 
     /// Writes readings `range` of this payload as one run record into `buffer` (at least `runRecordSize(count:)`
     /// bytes) and returns its length.
     public func writeRunRecord(_ range: Range<Int>, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var flags: UInt8 = 0
-        for field in OptionalField.allCases where self.optionals[field.rawValue].present { flags |= 1 << UInt8(field.rawValue) }
+        let flags = self.recordFlags
         // The boot's 32 bytes are zeroed first, so the padding is too.
         for offset in stride(from: 40, to: 72, by: 8) { buffer.storeBytes(of: 0 as UInt64, toByteOffset: offset, as: UInt64.self) }
         _ = TelemetryReading.writeRecordHeader(boot: self.boot, flags: flags, version: 2, bootOffset: 40, into: buffer)
@@ -82,7 +80,7 @@ struct RunRecord {
         let flags = bytes.load(fromByteOffset: 1, as: UInt8.self)
         let bootLength = Int(bytes.load(fromByteOffset: 2, as: UInt8.self))
         let count = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 32, as: UInt64.self))
-        let arrays = 1 + (0..<4).count { flags & (1 << UInt8($0)) != 0 }
+        let arrays = 1 + flags.nonzeroBitCount
         guard flags < 16, (1...BootID.maximumLength).contains(bootLength), count >= 1,
             count <= UInt64(TelemetryDecoder.maximumBatchReadings),
             bytes.count == TelemetryPayload.runRecordHeaderSize + 8 * Int(count) * arrays,
@@ -99,12 +97,11 @@ struct RunRecord {
             let offset = TelemetryPayload.runRecordHeaderSize + 8 * (array * self.count + index)
             return Double(bitPattern: UInt64(littleEndian: self.bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
         }
-        // The optional fields' arrays follow water's, in bit order, only for those present.
-        var optionals: [Double?] = [nil, nil, nil, nil]
-        var array = 0
-        for bit in 0..<4 where self.flags & (1 << UInt8(bit)) != 0 {
-            array += 1
-            optionals[bit] = double(array)
+        // The optional fields' arrays follow water's, in bit order, only for those present: field `bit`'s is
+        // preceded by water's and one per lower bit set.
+        func optional(_ bit: Int) -> Double? {
+            let mask = UInt8(1) << UInt8(bit)
+            return self.flags & mask != 0 ? double(1 + (self.flags & (mask - 1)).nonzeroBitCount) : nil
         }
         let first = Int64(littleEndian: self.bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self))
         let period = Int64(littleEndian: self.bytes.loadUnaligned(fromByteOffset: 24, as: Int64.self))
@@ -113,10 +110,10 @@ struct RunRecord {
             seq: UInt64(littleEndian: self.bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) &+ UInt64(index),
             timestampMs: first &+ Int64(index) &* period,
             waterC: double(0),
-            returnC: optionals[0],
-            roomC: optionals[1],
-            outdoorC: optionals[2],
-            burnerPct: optionals[3]
+            returnC: optional(0),
+            roomC: optional(1),
+            outdoorC: optional(2),
+            burnerPct: optional(3)
         )
     }
 }

@@ -86,11 +86,17 @@ extension TelemetryPayload {
         let bootLength: Int
     }
 
+    /// A record's flags: bit `field.rawValue` set for each optional field the payload carries.
+    var recordFlags: UInt8 {
+        var flags: UInt8 = 0
+        for field in OptionalField.allCases where self.optionals[field.rawValue].present { flags |= 1 << UInt8(field.rawValue) }
+        return flags
+    }
+
     /// Writes into `buffer` (at least `TelemetryReading.maximumRecordSize` bytes) the parts of a record that every
     /// reading of this payload shares (version, flags, boot id), for `writeRecord(_:template:into:)`.
     public func prepareRecords(into buffer: UnsafeMutableRawBufferPointer) -> RecordTemplate {
-        var flags: UInt8 = 0
-        for field in OptionalField.allCases where self.optionals[field.rawValue].present { flags |= 1 << UInt8(field.rawValue) }
+        let flags = self.recordFlags
         let bootLength = TelemetryReading.writeRecordHeader(boot: self.boot, flags: flags, into: buffer)
         return RecordTemplate(flags: flags, bootLength: bootLength)
     }
